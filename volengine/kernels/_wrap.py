@@ -1,0 +1,99 @@
+"""Argument canonicalisation shared by the public kernel wrappers.
+
+Each compiled kernel sees only flat, C-contiguous, read-only 1-D arrays of one dtype, so that it compiles
+exactly once. Broadcasting is done without materialising scalars: an argument of size 1 is passed as a
+length-1 array with step 0, an argument that already has the full broadcast shape is passed as a flat view
+with step 1, and only a genuinely partial broadcast (say shape (n, 1) against (1, m)) is materialised.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+
+from volengine.errors import KernelInputError
+
+
+def _readonly(a: np.ndarray[Any, Any]) -> np.ndarray[Any, Any]:
+    view = a.view()
+    view.flags.writeable = False
+    return view
+
+
+def flat_args(
+    values: Sequence[Any],
+    names: Sequence[str],
+    dtypes: Sequence[Any],
+) -> tuple[tuple[int, ...], list[np.ndarray[Any, Any]], np.ndarray[Any, Any]]:
+    """Broadcast ``values`` by numpy rules into flat kernel arguments.
+
+    Returns the broadcast shape, one flat read-only array per value (length 1 or the full size) and an
+    int64 array of steps (0 for a broadcast scalar, 1 otherwise).
+    """
+    arrays = []
+    for value, name, dtype in zip(values, names, dtypes, strict=True):
+        try:
+            arr = np.asarray(value)
+            if dtype is np.int8 and arr.dtype != np.int8:
+                if arr.dtype.kind not in "biu":
+                    msg = f"argument '{name}' must be boolean or integer (1 = call, 0 = put); got dtype {arr.dtype}"
+                    raise KernelInputError(msg)
+                arr = (arr != 0).astype(np.int8)
+            else:
+                arr = arr.astype(dtype, copy=False)
+        except (TypeError, ValueError) as exc:
+            if isinstance(exc, KernelInputError):
+                raise
+            msg = f"argument '{name}' cannot be converted to {np.dtype(dtype).name}: {exc}"
+            raise KernelInputError(msg) from exc
+        arrays.append(arr)
+    try:
+        shape = np.broadcast_shapes(*(a.shape for a in arrays))
+    except ValueError as exc:
+        shapes = ", ".join(f"{n}{a.shape}" for n, a in zip(names, arrays, strict=True))
+        msg = f"arguments do not broadcast together: {shapes}"
+        raise KernelInputError(msg) from exc
+    size = int(np.prod(shape, dtype=np.int64))
+    flat = []
+    steps = np.empty(len(arrays), dtype=np.int64)
+    for k, arr in enumerate(arrays):
+        if arr.size == 1:
+            flat.append(_readonly(np.ascontiguousarray(arr.reshape(1))))
+            steps[k] = 0
+        elif arr.shape == shape:
+            flat.append(_readonly(np.ascontiguousarray(arr).reshape(-1)))
+            steps[k] = 1
+        else:
+            flat.append(_readonly(np.ascontiguousarray(np.broadcast_to(arr, shape)).reshape(-1)))
+            steps[k] = 1
+    if size == 0:
+        steps[:] = 0
+    return shape, flat, steps
+
+
+def out_buffer(out: Any, shape: tuple[int, ...], name: str = "out") -> np.ndarray[Any, Any]:
+    """Validate a caller-supplied output buffer, or allocate one."""
+    if out is None:
+        return np.empty(shape, dtype=np.float64)
+    if not isinstance(out, np.ndarray):
+        msg = f"'{name}' must be a numpy.ndarray of float64; got {type(out).__name__}"
+        raise KernelInputError(msg)
+    if out.dtype != np.float64 or not out.flags.c_contiguous or not out.flags.writeable:
+        msg = (
+            f"'{name}' must be a writable C-contiguous float64 array; got dtype {out.dtype}, "
+            f"contiguous={out.flags.c_contiguous}, writable={out.flags.writeable}"
+        )
+        raise KernelInputError(msg)
+    if out.shape != shape:
+        msg = f"'{name}' must have the broadcast shape {shape}; got {out.shape}"
+        raise KernelInputError(msg)
+    return out
+
+
+def finish(out: np.ndarray[Any, Any], *, given: bool) -> Any:
+    """Return a 0-d result as a numpy float scalar (like a ufunc) unless the caller supplied ``out``."""
+    if out.ndim == 0 and not given:
+        return out[()]
+    return out

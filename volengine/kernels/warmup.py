@@ -1,0 +1,38 @@
+"""Compile every kernel once, in one process (``python -m volengine.kernels``).
+
+CI and benchmarks call this before anything runs kernels in parallel processes: concurrent first-time
+cache writes from several processes can corrupt Numba's cache (numba issue #4807).
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import numpy as np
+
+
+def all_kernels() -> list[Any]:
+    """Every compiled array kernel of ``volengine.kernels`` (for warm-up and meta-tests)."""
+    from volengine.kernels import bsm, iv, realized
+
+    return [*bsm.KERNELS, *iv.KERNELS, *realized.KERNELS]
+
+
+def warmup() -> float:
+    """Call each public kernel once on tiny inputs; returns the seconds it took."""
+    from volengine.kernels.bsm import black_price, bs_greeks, bs_price
+    from volengine.kernels.iv import black_implied_vol, implied_vol
+    from volengine.kernels.realized import realized_vol
+
+    t0 = time.perf_counter()
+    one = np.ones(4)
+    price = bs_price(one * 100.0, one * 100.0, one, one * 0.01, one * 0.0, one * 0.2, np.ones(4, bool))
+    bs_greeks(one * 100.0, one * 100.0, one, one * 0.01, one * 0.0, one * 0.2, np.ones(4, bool))
+    implied_vol(price, one * 100.0, one * 100.0, one, one * 0.01, one * 0.0, np.ones(4, bool))
+    fwd = black_price(one * 100.0, one * 100.0, one, one, one * 0.2, np.ones(4, bool))
+    black_implied_vol(fwd, one * 100.0, one * 100.0, one, one, np.ones(4, bool))
+    bars = np.linspace(100.0, 101.0, 8)
+    for method in ("close_to_close", "parkinson", "garman_klass", "rogers_satchell", "yang_zhang"):
+        realized_vol(bars, bars * 1.01, bars * 0.99, bars, 3, method=method)
+    return time.perf_counter() - t0
