@@ -1,0 +1,1 @@
+"""The ``volengine`` command line (typer). Commands parse, load config, call one pipeline function, print."""

@@ -1,0 +1,108 @@
+"""Fills, commissions and backtest settings (seed-spec §2.13; domain notes §1.5, §1.6).
+
+One fill model serves entry, daily marks and exit. In the fraction-of-spread model a leg concedes a
+fraction f of its bid-ask width w: buy = bid + f·w, sell = ask − f·w (f = 0.5 is the mid, 1 the natural).
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Self
+
+from pydantic import Field, StrictBool, StrictFloat, StrictInt, model_validator
+
+from volengine.config._base import ConfigModel, Problem, raise_problems
+from volengine.config.enums import ExecutionTiming, FillModel
+
+_Fraction = Annotated[StrictFloat, Field(ge=0, le=1)]
+
+
+class FillSettings(ConfigModel):
+    """Fill model and slippage."""
+
+    model: FillModel = Field(FillModel.CONSERVATIVE, description="conservative: sell at bid, buy at ask.")
+    spread_fraction_by_legs: tuple[_Fraction, ...] = Field(
+        (0.75, 0.66, 0.56, 0.53),
+        min_length=1,
+        description="spread_fraction model: f for 1, 2, 3, 4 legs (the last entry serves more legs).",
+    )
+    strict_close_haircut_frac: StrictFloat = Field(
+        0.02, ge=0, lt=1, description="strict_close: sell at close x (1 - this), buy at close x (1 + this)."
+    )
+    strict_close_min_price_points: StrictFloat = Field(0.01, ge=0, description="strict_close: sell floor.")
+    relaxed_close_offset_points: StrictFloat = Field(
+        0.02, ge=0, description="relaxed_close: sell at close - this, buy at close + this."
+    )
+    slippage_pct: StrictFloat = Field(0.5, ge=0, le=100, description="Adverse slippage, % of the price.")
+
+
+class CommissionSettings(ConfigModel):
+    """Costs per contract, charged for every leg on each side (open and close)."""
+
+    commission_per_contract_usd: StrictFloat = Field(0.65, ge=0, description="Per leg, per contract, each side.")
+    reg_fee_per_contract_usd: StrictFloat = Field(0.02, ge=0, description="Regulatory fee per contract filled.")
+
+
+class CreditExits(ConfigModel):
+    """Exit rules of credit structures; null turns a rule off."""
+
+    take_profit_pct: StrictFloat | None = Field(
+        50.0, gt=0, le=100, description="Exit when MTM >= this % of max profit (the credit)."
+    )
+    stop_loss_credit_multiple: StrictFloat | None = Field(1.0, gt=0, description="Exit when MTM <= -this x the credit.")
+    time_stop_dte_days: StrictInt | None = Field(21, ge=0, description="Exit when DTE <= this.")
+
+
+class DebitExits(ConfigModel):
+    """Exit rules of debit structures; null turns a rule off."""
+
+    take_profit_pct: StrictFloat | None = Field(
+        50.0, gt=0, le=100, description="Exit when MTM >= this % of max profit."
+    )
+    stop_loss_pct: StrictFloat | None = Field(50.0, gt=0, le=100, description="Exit when MTM <= -this % of the debit.")
+    time_stop_dte_days: StrictInt | None = Field(21, ge=0, description="Exit when DTE <= this.")
+    use_early_exit: StrictBool = Field(
+        False,
+        description="Exit a stalled trade near expiry (needs time_stop_dte_days < early_exit_dte_days).",
+    )
+    early_exit_dte_days: StrictInt = Field(14, ge=0, description="Early exit: DTE <= this ...")
+    early_exit_max_mfe_pct: StrictFloat = Field(15.0, ge=0, le=100, description="... and MFE < this % of max profit.")
+
+
+class ExitSettings(ConfigModel):
+    """Exit checks on day t, in order: take profit, stop loss, early exit, time stop.
+
+    The defaults are VolMachine's "explainability plan": credit TP 50 % of the credit, SL 1 x credit, exit at
+    21 DTE; debit TP 50 % of max profit, SL 50 % of the debit, exit at 21 DTE.
+    """
+
+    credit: CreditExits = Field(default_factory=CreditExits, description="Credit structures.")
+    debit: DebitExits = Field(default_factory=DebitExits, description="Debit structures.")
+    exit_on_regime_change: StrictBool = Field(False, description="Also exit when the regime changes.")
+
+    @model_validator(mode="after")
+    def _check(self) -> Self:
+        problems: list[Problem] = []
+        debit = self.debit
+        if debit.use_early_exit and debit.time_stop_dte_days is not None:
+            if debit.early_exit_dte_days <= debit.time_stop_dte_days:
+                problems.append(
+                    Problem(
+                        "debit.early_exit_dte_days",
+                        f"must be > debit.time_stop_dte_days ({debit.time_stop_dte_days}) to ever act",
+                        debit.early_exit_dte_days,
+                        ("debit.time_stop_dte_days",),
+                    )
+                )
+        raise_problems(problems)
+        return self
+
+
+class BacktestSettings(ConfigModel):
+    """Paper simulator and backtest."""
+
+    execution: ExecutionTiming = Field(
+        ExecutionTiming.NEXT_CLOSE, description="Day-N signals fill at this price of the next trading day."
+    )
+    exits: ExitSettings = Field(
+        default_factory=ExitSettings, description="Exit rules; defaults: VolMachine's explainability plan."
+    )
