@@ -50,6 +50,7 @@ MAX_VOL = 10.0
 _MAX_ITER = 60
 _STEP_TOL = 1e-4
 _LINEAR_FRACTION = 0.5
+_TANGENT_FRACTION = 0.01
 _LOG_2PI = 1.8378770664093453
 
 
@@ -84,9 +85,9 @@ def _total_vol_nb(x: float, beta: float, comp: float, s_max: float) -> tuple[flo
         else:
             s = s_c
         # b is convex below s_c, so the tangent at s_c (slope e^{x/2}/sqrt(2 pi) there) bounds the root from
-        # above; near s_c it is the better of the two guesses, deep in the tail the asymptotic one is
+        # above; within two decades of b(s_c) it is the better guess, deeper in the tail the asymptotic one
         s_tan = s_c + (beta - b_c) / (ex2 * INV_SQRT_2PI)
-        if s_tan > 0.0 and s_tan < s:
+        if s_tan > 0.0 and (s_tan < s or beta > _TANGENT_FRACTION * b_c):
             s = s_tan
         # close below s_c b is nearly linear in s: iterate on b itself there, on ln b deeper in the tail
         use_log = beta < _LINEAR_FRACTION * b_c
