@@ -1,0 +1,99 @@
+"""``volengine bench ...``: benchmarks against named peers, measured as ratios in the same process.
+
+Heavy imports (numba kernels, peers, mpmath, rich tables) happen inside the commands so that
+``volengine --help`` stays fast.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+bench_app = typer.Typer(
+    help=(
+        "Benchmarks against named peers, measured as ratios in the same process.\n\n"
+        "Example: volengine bench kernels --n 1000000"
+    ),
+    no_args_is_help=True,
+)
+
+
+def _parse_threads(values: list[str]) -> list[int]:
+    out: list[int] = []
+    for value in values:
+        for part in value.split(","):
+            part = part.strip()
+            if not part:
+                continue
+            if not part.isdigit() or int(part) < 1:
+                msg = f"--threads takes positive integers such as 2,1; got {part!r}"
+                raise typer.BadParameter(msg)
+            out.append(int(part))
+    return out or [2, 1]
+
+
+@bench_app.command("kernels")
+def kernels(
+    *,
+    n: Annotated[
+        list[int] | None,
+        typer.Option("--n", min=1, help="Options per book; repeat for several sizes (e.g. 100000, 1000000)."),
+    ] = None,
+    repeat: Annotated[
+        int | None,
+        typer.Option("--repeat", "-r", min=1, help="Round-robin rounds per task (default 9 at 1e6, fewer at 1e7)."),
+    ] = None,
+    threads: Annotated[
+        list[str] | None,
+        typer.Option("--threads", help="Numba thread counts for VolEngine, comma-separated (default 2,1)."),
+    ] = None,
+    json_path: Annotated[
+        Path | None,
+        typer.Option("--json", dir_okay=False, help="Also write every number and the environment here."),
+    ] = None,
+    parity_n: Annotated[int, typer.Option("--parity-n", min=1, help="Options in the mpmath parity book.")] = 2000,
+    seed: Annotated[int, typer.Option("--seed", help="Seed of the timing books (parity book: seed + 1).")] = 20240601,
+    peers: Annotated[
+        bool,
+        typer.Option("--peers/--no-peers", help="Include pyvolr, iv-engine and the numpy + scipy baseline."),
+    ] = True,
+    cold_start: Annotated[
+        bool,
+        typer.Option("--cold-start/--no-cold-start", help="Time fresh interpreters on a warm numba cache."),
+    ] = True,
+) -> None:
+    """Time price, price + Greeks and implied vol against pyvolr, iv-engine and numpy + scipy.
+
+    Parity first: a 40-digit mpmath reference for price and Greeks, implied-vol failures on well-posed rows.
+
+    Then interleaved rounds on one seeded hard book: median ns/option, VolEngine / peer ratios, PASS / MISS.
+
+    Peers: pip install 'volengine\\[bench]' (a missing peer is reported, not fatal). Always exits 0.
+
+    Example: volengine bench kernels --n 1000000
+    """
+    import sys
+
+    from rich.console import Console
+
+    from volengine.bench.kernels import run_kernels_bench, write_json
+    from volengine.bench.report import render
+
+    console = Console() if sys.stdout.isatty() else Console(width=180)
+    progress = Console(stderr=True)
+    result = run_kernels_bench(
+        n or [1_000_000],
+        repeat=repeat,
+        threads=_parse_threads(threads or []),
+        parity_n=parity_n,
+        seed=seed,
+        peers=peers,
+        with_cold_start=cold_start,
+        log=lambda msg: progress.print(f"[dim]{msg}[/dim]"),
+    )
+    render(result, console)
+    if json_path is not None:
+        write_json(result, json_path)
+        console.print(f"wrote {json_path}")
