@@ -23,6 +23,7 @@ from volengine.kernels import (
 )
 
 PKG = Path(volengine.__file__).parent
+FLAG_SETS = {"SCALAR", "SERIAL", "PARALLEL", "EXACT", "PARALLEL_EXACT"}
 
 
 def _imports(path: Path) -> list[tuple[str, bool]]:
@@ -42,7 +43,7 @@ def test_kernels_import_only_numpy_numba_the_stdlib_and_themselves() -> None:
     for path in (PKG / "kernels").glob("*.py"):
         for module, top_level in _imports(path):
             root = module.split(".")[0]
-            allowed = root in {"numpy", "numba"} or root in sys.stdlib_module_names
+            allowed = root in {"numpy", "numba", "llvmlite"} or root in sys.stdlib_module_names
             allowed = allowed or module.startswith("volengine.kernels") or module == "volengine.errors"
             # the one lazy exception: Greeks.to_polars converts a result for the data layer
             allowed = allowed or (root == "polars" and not top_level)
@@ -69,11 +70,7 @@ def test_numba_flags_come_from_the_flags_module() -> None:
                 if isinstance(dec, ast.Call) and getattr(dec.func, "id", "") in {"njit", "jit", "vectorize"}:
                     assert not dec.args, f"{path.name}:{node.name} passes a signature string"
                     for kw in dec.keywords:
-                        ok = kw.arg is None and getattr(kw.value, "id", "") in {
-                            "SCALAR",
-                            "SERIAL",
-                            "PARALLEL",
-                        }
+                        ok = kw.arg is None and getattr(kw.value, "id", "") in FLAG_SETS
                         assert ok, f"{path.name}:{node.name} sets a flag by hand ({kw.arg})"
                 elif getattr(dec, "id", "") in {"njit", "jit"}:
                     pytest.fail(f"{path.name}:{node.name} uses a bare @{dec.id}")

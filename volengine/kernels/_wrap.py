@@ -36,7 +36,9 @@ def flat_args(
     for value, name, dtype in zip(values, names, dtypes, strict=True):
         try:
             arr = np.asarray(value)
-            if dtype is np.int8 and arr.dtype != np.int8:
+            if dtype is np.int8 and arr.dtype == np.bool_:
+                arr = arr.view(np.int8)  # zero-copy: numpy stores bools as 0/1 bytes
+            elif dtype is np.int8 and arr.dtype != np.int8:
                 if arr.dtype.kind not in "biu":
                     msg = f"argument '{name}' must be boolean or integer (1 = call, 0 = put); got dtype {arr.dtype}"
                     raise KernelInputError(msg)

@@ -19,9 +19,9 @@ from typing import Any
 import numpy as np
 from numba import njit, prange
 
-from volengine.errors import KernelInputError
-from volengine.kernels._flags import PARALLEL, SCALAR
-from volengine.kernels._normal import _ncdf_nb, _npdf_nb
+from volengine.kernels._flags import PARALLEL, PARALLEL_EXACT, SCALAR
+from volengine.kernels._normal import INV_SQRT_2PI, _ncdf_nb, _npdf_nb
+from volengine.kernels._simd import _exp_nb, _log_nb, _ncdf_fast_nb
 from volengine.kernels._wrap import finish, flat_args, out_buffer
 
 GREEK_NAMES: tuple[str, ...] = ("price", "delta", "gamma", "vega", "theta", "rho", "vanna", "volga", "charm")
@@ -173,7 +173,93 @@ def bs_greeks_nb(spot, strike, t, rate, div, vol, is_call, steps, out):  # type:
         )
 
 
-KERNELS = (bs_price_nb, black_price_nb, bs_greeks_nb)
+# ------------------------------------------------------------------------------ vectorised fast paths
+# When every input is a full-length array the kernels below run instead: the same formulas on the
+# branch-free ``_simd`` maths, which LLVM vectorises. Rows outside the plain domain (t <= 0, vol <= 0,
+# non-finite or non-positive inputs, exponent overflow) are written as NaN by the vector loop and then
+# recomputed by the scalar cores above in a second, rarely-taken pass, so both paths agree on every row.
+# That pass is a serial loop: Numba fuses adjacent prange loops, and a fused body with a scalar call in a
+# branch would no longer vectorise.
+_INF = np.inf
+
+
+@njit(**PARALLEL_EXACT)
+def bs_price_fast_nb(spot, strike, t, rate, div, vol, is_call, out):  # type: ignore[no-untyped-def]
+    """Black-Scholes-Merton prices for full-length 1-D inputs (no broadcasting); see module notes."""
+    n = out.shape[0]
+    for i in prange(n):
+        s, k, tt, r, q, v = spot[i], strike[i], t[i], rate[i], div[i], vol[i]
+        theta = 1.0 if is_call[i] != 0 else -1.0
+        ok = (s > 0.0) & (s < _INF) & (k > 0.0) & (k < _INF) & (tt > 0.0) & (tt < _INF) & (v > 0.0) & (v < _INF)
+        ok = ok & (abs(r * tt) < 700.0) & (abs(q * tt) < 700.0)
+        sv = v * math.sqrt(tt)
+        d1 = (_log_nb(s / k) + (r - q) * tt) / sv + 0.5 * sv
+        d2 = d1 - sv
+        value = theta * (
+            s * _exp_nb(-q * tt) * _ncdf_fast_nb(theta * d1) - k * _exp_nb(-r * tt) * _ncdf_fast_nb(theta * d2)
+        )
+        out[i] = value if ok else np.nan
+    for i in range(n):  # serial on purpose: a second prange would be fused into the vector loop
+        if out[i] != out[i]:
+            out[i] = _bs_price_one_nb(spot[i], strike[i], t[i], rate[i], div[i], vol[i], is_call[i])
+
+
+@njit(**PARALLEL_EXACT)
+def black_price_fast_nb(fwd, strike, t, disc, vol, is_call, out):  # type: ignore[no-untyped-def]
+    """Black-76 prices for full-length 1-D inputs; see module notes."""
+    n = out.shape[0]
+    for i in prange(n):
+        f, k, tt, d, v = fwd[i], strike[i], t[i], disc[i], vol[i]
+        theta = 1.0 if is_call[i] != 0 else -1.0
+        ok = (f > 0.0) & (f < _INF) & (k > 0.0) & (k < _INF) & (tt > 0.0) & (tt < _INF) & (v > 0.0) & (v < _INF)
+        ok = ok & (d > 0.0) & (d < _INF)
+        sv = v * math.sqrt(tt)
+        d1 = _log_nb(f / k) / sv + 0.5 * sv
+        d2 = d1 - sv
+        value = d * theta * (f * _ncdf_fast_nb(theta * d1) - k * _ncdf_fast_nb(theta * d2))
+        out[i] = value if ok else np.nan
+    for i in range(n):  # serial on purpose: a second prange would be fused into the vector loop
+        if out[i] != out[i]:
+            out[i] = _black_price_one_nb(fwd[i], strike[i], t[i], disc[i], vol[i], is_call[i])
+
+
+@njit(**PARALLEL_EXACT)
+def bs_greeks_fast_nb(spot, strike, t, rate, div, vol, is_call, out):  # type: ignore[no-untyped-def]
+    """Price and Greeks into ``out`` (9, n) for full-length 1-D inputs; see module notes."""
+    n = out.shape[1]
+    for i in prange(n):
+        s, k, tt, r, q, v = spot[i], strike[i], t[i], rate[i], div[i], vol[i]
+        theta = 1.0 if is_call[i] != 0 else -1.0
+        ok = (s > 0.0) & (s < _INF) & (k > 0.0) & (k < _INF) & (tt > 0.0) & (tt < _INF) & (v > 0.0) & (v < _INF)
+        ok = ok & (abs(r * tt) < 700.0) & (abs(q * tt) < 700.0)
+        sqt = math.sqrt(tt)
+        sv = v * sqt
+        d1 = (_log_nb(s / k) + (r - q) * tt) / sv + 0.5 * sv
+        d2 = d1 - sv
+        disc = _exp_nb(-r * tt)
+        dq = _exp_nb(-q * tt)
+        nd1 = _ncdf_fast_nb(theta * d1)
+        nd2 = _ncdf_fast_nb(theta * d2)
+        pdf = INV_SQRT_2PI * _exp_nb(max(-0.5 * d1 * d1, -745.0))
+        sdq = s * dq
+        kdr = k * disc
+        vega = sdq * pdf * sqt
+        nan = np.nan
+        out[0, i] = theta * (sdq * nd1 - kdr * nd2) if ok else nan
+        out[1, i] = theta * dq * nd1
+        out[2, i] = dq * pdf / (s * sv)
+        out[3, i] = vega
+        out[4, i] = -sdq * pdf * v / (2.0 * sqt) - theta * r * kdr * nd2 + theta * q * sdq * nd1
+        out[5, i] = theta * k * tt * disc * nd2
+        out[6, i] = -dq * pdf * d2 / v
+        out[7, i] = vega * d1 * d2 / v
+        out[8, i] = theta * q * dq * nd1 - dq * pdf * (2.0 * (r - q) * tt - d2 * sv) / (2.0 * tt * sv)
+    for i in range(n):  # serial on purpose: a second prange would be fused into the vector loop
+        if out[0, i] != out[0, i]:
+            _bs_greeks_one_nb(spot[i], strike[i], t[i], rate[i], div[i], vol[i], is_call[i], out, i)
+
+
+KERNELS = (bs_price_nb, black_price_nb, bs_greeks_nb, bs_price_fast_nb, black_price_fast_nb, bs_greeks_fast_nb)
 
 
 # --------------------------------------------------------------------------------------------- public API
@@ -211,7 +297,10 @@ def bs_price(spot, strike, t, rate, div, vol, is_call, out=None):  # type: ignor
     """
     shape, a, steps = flat_args((spot, strike, t, rate, div, vol, is_call), _PRICE_ARGS, (_F8,) * 6 + (_I1,))
     res = out_buffer(out, shape)
-    bs_price_nb(*a, steps, res.reshape(-1))
+    if steps.all():
+        bs_price_fast_nb(*a, res.reshape(-1))
+    else:
+        bs_price_nb(*a, steps, res.reshape(-1))
     return finish(res, given=out is not None)
 
 
@@ -240,7 +329,10 @@ def black_price(forward, strike, t, discount, vol, is_call, out=None):  # type: 
     """
     shape, a, steps = flat_args((forward, strike, t, discount, vol, is_call), _BLACK_ARGS, (_F8,) * 5 + (_I1,))
     res = out_buffer(out, shape)
-    black_price_nb(*a, steps, res.reshape(-1))
+    if steps.all():
+        black_price_fast_nb(*a, res.reshape(-1))
+    else:
+        black_price_nb(*a, steps, res.reshape(-1))
     return finish(res, given=out is not None)
 
 
@@ -353,8 +445,8 @@ def bs_greeks(spot, strike, t, rate, div, vol, is_call, out=None) -> Greeks:  # 
     else:
         buf = out_buffer(out, full)
     n = int(np.prod(shape, dtype=np.int64))
-    if n == 0 and buf.size != 0:
-        msg = "internal: empty broadcast with non-empty buffer"
-        raise KernelInputError(msg)
-    bs_greeks_nb(*a, steps, buf.reshape(9, n))
+    if steps.all():
+        bs_greeks_fast_nb(*a, buf.reshape(9, n))
+    else:
+        bs_greeks_nb(*a, steps, buf.reshape(9, n))
     return Greeks(buf)
