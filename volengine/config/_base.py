@@ -3,8 +3,8 @@
 Unit suffixes used in field names: ``_pct`` percent (1.0 = 1 %), ``_frac`` fraction (0.01 = 1 %), ``_days``
 calendar or trading days as described, ``_bars`` bars, ``_usd`` dollars, ``_points`` option or index
 points (per share), ``_vol_points`` implied-vol points (5 = 0.05), ``_score`` regime score points,
-``_percentile`` 0–100, ``_strength`` edge strength in [0, 1]. Bare ``iv``/``rv`` names are annualized
-volatilities as decimals (0.20 = 20 vol), the project convention.
+``_percentile`` 0–100, ``_strength`` edge strength in [0, 1], ``_quality_points`` points of the 0–100 quality
+score. Bare ``iv``/``rv`` names are annualized volatilities as decimals (0.20 = 20 vol), the project convention.
 """
 
 from __future__ import annotations
@@ -98,6 +98,22 @@ def check_complete(name: str, keys: Iterable[Any], members: Iterable[E], problem
     missing = [str(m) for m in members if m not in present]
     if missing:
         problems.append(Problem(name, f"missing keys {', '.join(missing)}", sorted(str(k) for k in present)))
+
+
+def check_grade_ladder(name: str, cutoffs: Mapping[E, float], floor: E, problems: list[Problem]) -> None:
+    """Append problems unless ``cutoffs`` gives every grade above ``floor`` a minimum, best grade highest.
+
+    ``cutoffs`` maps each grade of ``floor``'s enum except ``floor`` itself to the lowest value that earns it;
+    the values must fall strictly in the enum's declaration order (best grade first).
+    """
+    grades = [g for g in type(floor) if g is not floor]
+    if floor in cutoffs:
+        problems.append(Problem(f"{name}.{floor}", "is the floor grade and takes no cut-off", cutoffs[floor]))
+    check_complete(name, cutoffs, grades, problems)
+    present = [(g, cutoffs[g]) for g in grades if g in cutoffs]
+    for (better, high), (grade, low) in itertools.pairwise(present):
+        if low >= high:
+            problems.append(Problem(f"{name}.{grade}", f"must be < the {better} cut-off ({high})", low))
 
 
 class FrozenDict(dict[K, V]):

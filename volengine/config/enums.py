@@ -273,3 +273,31 @@ class LogLevel(StrEnum):
     INFO = "INFO"
     WARNING = "WARNING"
     ERROR = "ERROR"
+
+
+class SnapshotGrade(StrEnum):
+    """Quality grade of a stored chain snapshot, from its share of valid quotes (seed-spec §2.3); F is the floor."""
+
+    A = "A"
+    B = "B"
+    C = "C"
+    D = "D"
+    F = "F"
+
+
+class QualityGrade(StrEnum):
+    """Letter grade of a candidate's 0-100 quality score (seed-spec §2.10); D is the floor.
+
+    Values are ASCII (``A-``, not ``A−``), so YAML keys and JSON stay plain text.
+    """
+
+    A_PLUS = "A+"
+    A = "A"
+    A_MINUS = "A-"
+    B_PLUS = "B+"
+    B = "B"
+    B_MINUS = "B-"
+    C_PLUS = "C+"
+    C = "C"
+    C_MINUS = "C-"
+    D = "D"

@@ -19,8 +19,18 @@ from pydantic import (
     model_validator,
 )
 
-from volengine.config._base import ConfigModel, Problem, Symbol, check_order, key_ordered, raise_problems
-from volengine.config.enums import DataProvider, LogLevel, ReportFormat, TradingMode
+from volengine.config._base import (
+    ConfigModel,
+    Problem,
+    Symbol,
+    check_grade_ladder,
+    check_increasing,
+    check_order,
+    enum_ordered,
+    key_ordered,
+    raise_problems,
+)
+from volengine.config.enums import DataProvider, LogLevel, ReportFormat, SnapshotGrade, TradingMode
 
 _Url = Annotated[str, StringConstraints(pattern=r"^https?://\S+$")]
 _Port = Annotated[StrictInt, Field(ge=1, le=65535)]
@@ -63,6 +73,7 @@ class PolygonSettings(ConfigModel):
     flatfiles_url: _Url = Field("https://files.polygon.io", description="S3 endpoint of the flat files.")
     flatfiles_bucket: str = Field("flatfiles", min_length=1, description="S3 bucket of the flat files.")
     page_limit: StrictInt = Field(50_000, ge=1, le=50_000, description="Rows per page of bar requests.")
+    spot_lookback_days: StrictInt = Field(7, ge=1, description="Spot = the latest daily close within this many days.")
     retry_backoff_seconds: tuple[Annotated[StrictFloat, Field(gt=0)], ...] = Field(
         (1.0, 2.0, 4.0), description="Waits between retries after HTTP 429."
     )
@@ -96,6 +107,56 @@ class IbkrSettings(ConfigModel):
         return self
 
 
+class ChainGridSettings(ConfigModel):
+    """How a chain's strike increment is read: the modal strike step near spot, snapped to a listed size."""
+
+    strike_increments_points: tuple[Annotated[StrictFloat, Field(gt=0)], ...] = Field(
+        (0.5, 1.0, 2.5, 5.0), min_length=1, description="The modal strike step snaps to the nearest of these."
+    )
+    increment_window_frac: StrictFloat = Field(
+        0.10, gt=0, le=1, description="The modal step is read over strikes within ± this fraction of spot."
+    )
+
+    @model_validator(mode="after")
+    def _check(self) -> Self:
+        problems: list[Problem] = []
+        check_increasing("strike_increments_points", self.strike_increments_points, problems)
+        raise_problems(problems)
+        return self
+
+
+class BestExpirySettings(ConfigModel):
+    """A chain's default expiry: the DTE closest to the target, within the tolerance, inside the window.
+
+    When no expiry qualifies, the closest with DTE > ``min_dte_days`` is taken. Separate from
+    ``structures.expiry`` (builders) and ``edges.atm_target_dte_days`` (ATM IV), which have their own rules.
+    """
+
+    target_dte_days: StrictInt = Field(30, ge=1, description="Expiry with DTE closest to this ...")
+    dte_tolerance_days: StrictInt = Field(15, ge=0, description="... within ± this many days of it ...")
+    min_dte_days: StrictInt = Field(7, ge=0, description="... with DTE > this (exclusive) ...")
+    max_dte_days: StrictInt = Field(60, ge=1, description="... and DTE <= this.")
+    atm_max_distance_frac: StrictFloat = Field(
+        0.02, gt=0, le=1, description="The ATM call/put pair must lie within max(this x spot, the floor below)."
+    )
+    atm_max_distance_min_points: StrictFloat = Field(3.0, ge=0, description="Floor of that ATM distance.")
+
+    @model_validator(mode="after")
+    def _check(self) -> Self:
+        problems: list[Problem] = []
+        check_order(self, ("min_dte_days", "target_dte_days"), strict=True, problems=problems)
+        check_order(self, ("target_dte_days", "max_dte_days"), strict=False, problems=problems)
+        raise_problems(problems)
+        return self
+
+
+def _default_snapshot_grades() -> dict[SnapshotGrade, float]:
+    return {SnapshotGrade.A: 95.0, SnapshotGrade.B: 85.0, SnapshotGrade.C: 70.0, SnapshotGrade.D: 50.0}
+
+
+_Pct = Annotated[StrictFloat, Field(ge=0, le=100)]
+
+
 class DataSettings(ConfigModel):
     """Market-data provider, store and freshness rules."""
 
@@ -112,11 +173,39 @@ class DataSettings(ConfigModel):
     )
     snapshot_max_age_days: StrictInt = Field(5, ge=0, description="Latest chain snapshot <= d within this.")
     stale_quote_seconds: StrictInt = Field(300, ge=1, description="A quote older than this is stale.")
+    snapshot_grade_min_valid_quotes_pct: dict[SnapshotGrade, _Pct] = Field(
+        default_factory=_default_snapshot_grades,
+        description="Snapshot grade by its % of valid quotes: the best grade whose minimum is met, else F.",
+    )
+    synthesized_bid_factor: StrictFloat = Field(
+        0.975, gt=0, lt=1, description="Synthesized bid = mid x this (flagged; never TRADE)."
+    )
+    synthesized_ask_factor: StrictFloat = Field(
+        1.025, gt=1, le=2, description="Synthesized ask = mid x this (flagged; never TRADE)."
+    )
+    chain_grid: ChainGridSettings = Field(default_factory=ChainGridSettings, description="Strike increment.")
+    best_expiry: BestExpirySettings = Field(default_factory=BestExpirySettings, description="Default expiry.")
+
+    @field_validator("snapshot_grade_min_valid_quotes_pct", mode="after")
+    @classmethod
+    def _order_grades(cls, value: dict[SnapshotGrade, float]) -> dict[SnapshotGrade, float]:
+        return enum_ordered(value, SnapshotGrade)
 
     @model_validator(mode="after")
     def _check(self) -> Self:
         problems: list[Problem] = []
         check_order(self, ("chain_min_dte_days", "chain_max_dte_days"), strict=False, problems=problems)
+        grades = self.snapshot_grade_min_valid_quotes_pct
+        check_grade_ladder("snapshot_grade_min_valid_quotes_pct", grades, SnapshotGrade.F, problems)
+        if self.best_expiry.max_dte_days > self.chain_max_dte_days:
+            problems.append(
+                Problem(
+                    "best_expiry.max_dte_days",
+                    f"must be <= chain_max_dte_days ({self.chain_max_dte_days}) so fetched chains reach it",
+                    self.best_expiry.max_dte_days,
+                    ("chain_max_dte_days",),
+                )
+            )
         raise_problems(problems)
         return self
 

@@ -167,7 +167,9 @@ class RegimeDecision(ConfigModel):
 class RegimeGating(ConfigModel):
     """Confidence gate on new trades."""
 
-    min_confidence: StrictFloat = Field(0.4, ge=0, le=1, description="Below this confidence: no new trades.")
+    min_confidence: StrictFloat = Field(
+        0.4, ge=0, le=1, description="Below this confidence: no new trades (candidates become REVIEW, §2.10)."
+    )
 
 
 class RegimeHysteresis(ConfigModel):

@@ -8,9 +8,11 @@ from volengine.config._base import ConfigModel
 from volengine.config.edges import EdgesSettings
 from volengine.config.execution import BacktestSettings, CommissionSettings, FillSettings
 from volengine.config.general import AccountSettings, DataSettings, MarketSettings, ReportSettings
+from volengine.config.recommendation import RecommendationSettings
 from volengine.config.regime import RegimeSettings
 from volengine.config.risk import RiskSettings, StressSettings
 from volengine.config.structures import StructuresSettings
+from volengine.config.validation import MetricsSettings, ValidationSettings
 
 
 class Settings(ConfigModel):
@@ -34,7 +36,14 @@ class Settings(ConfigModel):
     structures: StructuresSettings = Field(default_factory=StructuresSettings, description="Structure builders.")
     risk: RiskSettings = Field(default_factory=RiskSettings, description="Sizing, limits and kill switch.")
     stress: StressSettings = Field(default_factory=StressSettings, description="Stress scenarios.")
+    recommendation: RecommendationSettings = Field(
+        default_factory=RecommendationSettings, description="TRADE/REVIEW/PASS, quality score, edge health."
+    )
     fills: FillSettings = Field(default_factory=FillSettings, description="Fill model.")
     commissions: CommissionSettings = Field(default_factory=CommissionSettings, description="Trading costs.")
     backtest: BacktestSettings = Field(default_factory=BacktestSettings, description="Simulator and backtest.")
+    validation: ValidationSettings = Field(
+        default_factory=ValidationSettings, description="Walk-forward, LOYO, coverage, sanity tests, sweeps."
+    )
+    metrics: MetricsSettings = Field(default_factory=MetricsSettings, description="Performance metrics.")
     report: ReportSettings = Field(default_factory=ReportSettings, description="Report and logs.")

@@ -1,4 +1,4 @@
-"""Structure-builder settings (seed-spec §2.7, §2.8): liquidity, expiry, strikes, validation, edge map."""
+"""Structure-builder settings (seed-spec §2.7, §2.8): liquidity, expiry, strikes, validation, payoff, edge map."""
 
 from __future__ import annotations
 
@@ -76,10 +76,10 @@ class StrikeSettings(ConfigModel):
         0.50, gt=0, lt=1, description="delta mode: abs(delta) of a debit vertical's long strike."
     )
     max_substitution_points: StrictFloat = Field(
-        5.0, ge=0, description="A substituted strike may sit at most this far from its target."
+        5.0, ge=0, description="A substituted (fallback) strike may sit at most this far from its target."
     )
     max_substituted_trades_pct: StrictFloat = Field(
-        25.0, ge=0, le=100, description="At most this share of trades may use a substituted strike."
+        25.0, ge=0, le=100, description="Above this share of trades on substituted strikes a backtest is INVALID."
     )
 
     @model_validator(mode="after")
@@ -125,6 +125,24 @@ class StructureValidation(ConfigModel):
     )
 
 
+class PayoffSettings(ConfigModel):
+    """Payoff grids (seed-spec §2.8) for plots and interpolated breakevens; risk numbers stay analytic."""
+
+    plot_span_frac: StrictFloat = Field(0.50, gt=0, lt=1, description="Plot grid: spot x (1 ± this) ...")
+    plot_points: StrictInt = Field(500, ge=2, description="... in this many points.")
+    breakeven_span_frac: StrictFloat = Field(
+        0.30, gt=0, lt=1, description="Breakeven interpolation grid: spot x (1 ± this) ..."
+    )
+    breakeven_points: StrictInt = Field(200, ge=2, description="... in this many points.")
+
+    @model_validator(mode="after")
+    def _check(self) -> Self:
+        problems: list[Problem] = []
+        check_order(self, ("breakeven_span_frac", "plot_span_frac"), strict=False, problems=problems)
+        raise_problems(problems)
+        return self
+
+
 def _default_edge_map() -> dict[Regime, dict[SignalKind, StructureChoice]]:
     common = {
         SignalKind.TERM_BACKWARDATION: StructureChoice.CALENDAR,
@@ -155,6 +173,7 @@ class StructuresSettings(ConfigModel):
     expiry: ExpirySettings = Field(default_factory=ExpirySettings, description="Expiry window.")
     strikes: StrikeSettings = Field(default_factory=StrikeSettings, description="Strikes and widths.")
     validation: StructureValidation = Field(default_factory=StructureValidation, description="Hard gate.")
+    payoff: PayoffSettings = Field(default_factory=PayoffSettings, description="Payoff plot grids.")
     edge_map: dict[Regime, dict[SignalKind, StructureChoice]] = Field(
         default_factory=_default_edge_map,
         description="Structure built per regime and signal; short-vol signals take short-vol structures.",
