@@ -141,7 +141,7 @@ TABLES: dict[str, TableSpec] = {
     "quarantine": TableSpec(
         "quarantine",
         QUARANTINE,
-        key=("source_file", "source_row"),
+        key=("source_file", "source_row", "right", "snapshot"),  # a wide vendor line yields a call and a put
         required=("reject_reason", "source_file", "source_row"),
         date_column="date",
     ),
@@ -184,6 +184,13 @@ def conform(frame: pl.DataFrame, table: str, *, source: str = "<frame>") -> pl.D
             exprs.append(pl.lit(None, dtype=dtype).alias(name))
         elif frame.schema[name] == dtype:
             exprs.append(pl.col(name))
+        elif (
+            isinstance(dtype, pl.Datetime)
+            and isinstance(frame.schema[name], pl.Datetime)
+            and frame.schema[name].time_zone is None
+        ):
+            # a naive timestamp is exchange wall-clock time: attach ET, don't convert as if it were UTC
+            exprs.append(pl.col(name).dt.cast_time_unit(dtype.time_unit).dt.replace_time_zone(dtype.time_zone))
         else:
             exprs.append(pl.col(name).cast(dtype, strict=True))
     try:
