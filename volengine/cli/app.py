@@ -14,6 +14,7 @@ import typer
 from volengine import __version__
 from volengine.cli.bench_cmd import bench_app
 from volengine.cli.config_cmd import config_app
+from volengine.cli.data_cmd import data_app
 from volengine.cli.demo_cmd import demo
 from volengine.errors import VolEngineError
 
@@ -26,6 +27,7 @@ app = typer.Typer(
 )
 app.add_typer(config_app, name="config")
 app.add_typer(bench_app, name="bench")
+app.add_typer(data_app, name="data")
 app.command("demo")(demo)
 
 _state = {"debug": False}

@@ -109,7 +109,7 @@ QUARANTINE: dict[str, Any] = {
     **OPTION_QUOTES,
     "reject_reason": pl.String,  # the first rule the row broke
     "source_file": pl.String,  # file (or adapter) the row came from
-    "source_row": pl.Int64,  # 0-based data row in that file
+    "source_row": pl.Int64,  # 1-based line in that file (header = line 1; JSON: position in the results list)
 }
 
 
