@@ -34,6 +34,7 @@ from typing import Any
 import numpy as np
 import polars as pl
 
+from volengine.bench.peers import cpu_counters
 from volengine.data.importers.optionsdx import COLUMNS
 
 TARGET_ROWS_PER_S = 2_000_000
@@ -143,23 +144,6 @@ def _time(fn: Callable[[], Any]) -> tuple[float, Any]:
     return time.perf_counter() - t0, out
 
 
-def _cpu_counters() -> tuple[float, float] | None:
-    """(busy CPU seconds of the CPUs we may run on, CPU seconds of this process), or None off Linux."""
-    try:
-        lines = Path("/proc/stat").read_text().splitlines()
-        allowed = {f"cpu{c}" for c in os.sched_getaffinity(0)}
-    except (OSError, AttributeError):
-        return None
-    busy = 0
-    for line in lines:
-        parts = line.split()
-        if parts and parts[0] in allowed:
-            ticks = [int(v) for v in parts[1:9]]
-            busy += sum(ticks) - ticks[3] - ticks[4]
-    own = os.times()
-    return busy / os.sysconf("SC_CLK_TCK"), own.user + own.system
-
-
 def _others_share(c0: tuple[float, float] | None, c1: tuple[float, float] | None, wall: float) -> float | None:
     """Share of our CPUs used by other processes between two counter readings."""
     if c0 is None or c1 is None or wall < 0.25:
@@ -174,7 +158,7 @@ def _one_import(path: Path, store_dir: Path, batch_rows: int) -> dict[str, Any]:
 
     shutil.rmtree(store_dir, ignore_errors=True)
     clock = {"stage": 0.0, "commit": 0.0}
-    c0 = _cpu_counters()
+    c0 = cpu_counters()
     seconds, report = _time(
         lambda: import_files("optionsdx", [path], _TimedStore(Store(store_dir), clock), batch_rows=batch_rows)
     )
@@ -183,7 +167,7 @@ def _one_import(path: Path, store_dir: Path, batch_rows: int) -> dict[str, Any]:
         "stage_s": clock["stage"],
         "commit_s": clock["commit"],
         "parse_s": seconds - clock["stage"] - clock["commit"],
-        "others_cpu_share": _others_share(c0, _cpu_counters(), seconds),
+        "others_cpu_share": _others_share(c0, cpu_counters(), seconds),
         "quotes": report.quotes,
         "quarantined": report.quarantined,
         "store_mb": sum(f.stat().st_size for f in store_dir.rglob("*.parquet")) / 1e6,

@@ -36,7 +36,7 @@ import numpy as np
 
 from volengine._typing import AnyArray, FloatArray
 from volengine.bench.baselines import GREEKS, Book, make_book, mpmath_reference, numpy_greeks
-from volengine.bench.peers import Library, cpu_count, load_libraries, pkg_version, rayon_threads
+from volengine.bench.peers import Library, cpu_count, cpu_counters, load_libraries, pkg_version, rayon_threads
 
 TASKS: tuple[str, ...] = ("price", "greeks", "iv")
 TASK_LABELS = {"price": "price", "greeks": "price + Greeks", "iv": "implied vol"}
@@ -266,23 +266,6 @@ def build_impls(libs: dict[str, Library], b: Book, prices: FloatArray, threads: 
     return impls
 
 
-def _cpu_counters() -> tuple[float, float] | None:
-    """(busy CPU seconds of the CPUs we may run on, CPU seconds of this process) or None off Linux."""
-    try:
-        lines = Path("/proc/stat").read_text().splitlines()
-        allowed = {f"cpu{c}" for c in os.sched_getaffinity(0)}
-    except (OSError, AttributeError):
-        return None
-    busy = 0
-    for line in lines:
-        parts = line.split()
-        if parts and parts[0] in allowed:
-            ticks = [int(v) for v in parts[1:9]]
-            busy += sum(ticks) - ticks[3] - ticks[4]
-    own = os.times()
-    return busy / os.sysconf("SC_CLK_TCK"), own.user + own.system
-
-
 def round_robin(impls: Sequence[Impl], rounds: int, start: int = 0) -> list[float | None]:
     """Run ``rounds`` interleaved rounds numbered from ``start`` (the order rotates every round), appending
     ``(round, seconds)`` to each impl's ``samples`` (an impl with ``max_rounds`` joins only the first
@@ -301,10 +284,10 @@ def round_robin(impls: Sequence[Impl], rounds: int, start: int = 0) -> list[floa
             return None
         return max(0.0, ((c1[0] - c0[0]) - (c1[1] - c0[1])) / (wall * ncpu))
 
-    batch0, bw0 = _cpu_counters(), time.perf_counter()
+    batch0, bw0 = cpu_counters(), time.perf_counter()
     for r in range(start, start + rounds):
         order = list(impls[r % len(impls) :]) + list(impls[: r % len(impls)])
-        c0, w0 = _cpu_counters(), time.perf_counter()
+        c0, w0 = cpu_counters(), time.perf_counter()
         for im in order:
             if im.max_rounds is not None and r - start >= im.max_rounds:
                 continue
@@ -315,8 +298,8 @@ def round_robin(impls: Sequence[Impl], rounds: int, start: int = 0) -> list[floa
             res = im.fn()
             im.samples.append((r, time.perf_counter() - t0))
             del res
-        shares.append(share(c0, _cpu_counters(), time.perf_counter() - w0))
-    batch = share(batch0, _cpu_counters(), time.perf_counter() - bw0)
+        shares.append(share(c0, cpu_counters(), time.perf_counter() - w0))
+    batch = share(batch0, cpu_counters(), time.perf_counter() - bw0)
     return [batch if x is None else x for x in shares]
 
 

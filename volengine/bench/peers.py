@@ -10,6 +10,7 @@ import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from importlib.metadata import PackageNotFoundError, version
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -172,3 +173,20 @@ def load_libraries(*, peers: bool = True) -> dict[str, Library]:
 
 
 # ------------------------------------------------------------------------------------------------ parity
+
+
+def cpu_counters() -> tuple[float, float] | None:
+    """(busy CPU seconds of the CPUs we may run on, CPU seconds of this process) or None off Linux."""
+    try:
+        lines = Path("/proc/stat").read_text().splitlines()
+        allowed = {f"cpu{c}" for c in os.sched_getaffinity(0)}
+    except (OSError, AttributeError):
+        return None
+    busy = 0
+    for line in lines:
+        parts = line.split()
+        if parts and parts[0] in allowed:
+            ticks = [int(v) for v in parts[1:9]]
+            busy += sum(ticks) - ticks[3] - ticks[4]
+    own = os.times()
+    return busy / os.sysconf("SC_CLK_TCK"), own.user + own.system

@@ -19,7 +19,7 @@ from typing import Any
 import numpy as np
 from numba import njit, prange
 
-from volengine.kernels._flags import PARALLEL, PARALLEL_EXACT, SCALAR
+from volengine.kernels._flags import EXACT, PARALLEL, PARALLEL_EXACT, SCALAR
 from volengine.kernels._normal import INV_SQRT_2PI, _ncdf_nb, _npdf_nb
 from volengine.kernels._simd import _exp_nb, _log_nb, _ncdf_fast_nb
 from volengine.kernels._wrap import finish, flat_args, out_buffer
@@ -183,6 +183,13 @@ def bs_greeks_nb(spot, strike, t, rate, div, vol, is_call, steps, out):  # type:
 _INF = np.inf
 
 
+@njit(**EXACT)
+def _plain_nb(underlying: float, strike: float, t: float, vol: float) -> bool:
+    """True where the closed form applies: positive finite underlying, strike, time and vol."""
+    ok = (underlying > 0.0) & (underlying < _INF) & (strike > 0.0) & (strike < _INF)
+    return ok & (t > 0.0) & (t < _INF) & (vol > 0.0) & (vol < _INF)
+
+
 @njit(**PARALLEL_EXACT)
 def bs_price_fast_nb(spot, strike, t, rate, div, vol, is_call, out):  # type: ignore[no-untyped-def]
     """Black-Scholes-Merton prices for full-length 1-D inputs (no broadcasting); see module notes."""
@@ -190,8 +197,7 @@ def bs_price_fast_nb(spot, strike, t, rate, div, vol, is_call, out):  # type: ig
     for i in prange(n):
         s, k, tt, r, q, v = spot[i], strike[i], t[i], rate[i], div[i], vol[i]
         theta = 1.0 if is_call[i] != 0 else -1.0
-        ok = (s > 0.0) & (s < _INF) & (k > 0.0) & (k < _INF) & (tt > 0.0) & (tt < _INF) & (v > 0.0) & (v < _INF)
-        ok = ok & (abs(r * tt) < 700.0) & (abs(q * tt) < 700.0)
+        ok = _plain_nb(s, k, tt, v) & (abs(r * tt) < 700.0) & (abs(q * tt) < 700.0)
         sv = v * math.sqrt(tt)
         d1 = (_log_nb(s / k) + (r - q) * tt) / sv + 0.5 * sv
         d2 = d1 - sv
@@ -211,8 +217,7 @@ def black_price_fast_nb(fwd, strike, t, disc, vol, is_call, out):  # type: ignor
     for i in prange(n):
         f, k, tt, d, v = fwd[i], strike[i], t[i], disc[i], vol[i]
         theta = 1.0 if is_call[i] != 0 else -1.0
-        ok = (f > 0.0) & (f < _INF) & (k > 0.0) & (k < _INF) & (tt > 0.0) & (tt < _INF) & (v > 0.0) & (v < _INF)
-        ok = ok & (d > 0.0) & (d < _INF)
+        ok = _plain_nb(f, k, tt, v) & (d > 0.0) & (d < _INF)
         sv = v * math.sqrt(tt)
         d1 = _log_nb(f / k) / sv + 0.5 * sv
         d2 = d1 - sv
@@ -230,8 +235,7 @@ def bs_greeks_fast_nb(spot, strike, t, rate, div, vol, is_call, out):  # type: i
     for i in prange(n):
         s, k, tt, r, q, v = spot[i], strike[i], t[i], rate[i], div[i], vol[i]
         theta = 1.0 if is_call[i] != 0 else -1.0
-        ok = (s > 0.0) & (s < _INF) & (k > 0.0) & (k < _INF) & (tt > 0.0) & (tt < _INF) & (v > 0.0) & (v < _INF)
-        ok = ok & (abs(r * tt) < 700.0) & (abs(q * tt) < 700.0)
+        ok = _plain_nb(s, k, tt, v) & (abs(r * tt) < 700.0) & (abs(q * tt) < 700.0)
         sqt = math.sqrt(tt)
         sv = v * sqt
         d1 = (_log_nb(s / k) + (r - q) * tt) / sv + 0.5 * sv
