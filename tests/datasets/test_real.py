@@ -62,3 +62,30 @@ def test_missing_arch_says_how_to_install(monkeypatch: pytest.MonkeyPatch) -> No
     for loader in (load_sp500, load_vix):
         with pytest.raises(VolEngineError, match=r"pip install 'volengine\[real\]'"):
             loader()
+
+
+def test_stylized_fact_statistics_reproduce_the_real_series() -> None:
+    """market-model §6 #13: the statistics code on arch's S&P 500 + VIX gives the §2.1 reference values."""
+    pytest.importorskip("arch")
+    from volengine.datasets.synthetic.stats import leverage_stats, return_stats, vix_stats, vrp_stats
+
+    bars = load_sp500().sort("date").with_columns(pl.col("adj_close").log().diff().alias("r"))
+    full = return_stats(bars["r"].fill_null(0.0).to_numpy())
+    assert abs(full["ann_vol"] - 0.191) < 0.005
+    assert abs(full["excess_kurtosis"] - 8.2) < 0.3
+    assert abs(full["acf_abs_1"] - 0.24) < 0.015
+    assert abs(full["acf_abs_63"] - 0.14) < 0.015
+    vix = load_vix().sort("date")
+    v = vix_stats(vix["close"].to_numpy())
+    assert abs(v["vix_mean"] - 14.90) < 0.05
+    assert abs(v["vix_median"] - 13.74) < 0.05
+    assert abs(v["ar1_vix"] - 0.935) < 0.01
+    joint = bars.join(vix.select("date", pl.col("close").alias("vix")), on="date").drop_nulls("r")
+    r = joint["r"].to_numpy()
+    lev = leverage_stats(joint["vix"].to_numpy(), r)
+    assert abs(lev["corr_r_dlnvix"] - (-0.82)) < 0.01
+    vrp = vrp_stats(joint["vix"].to_numpy(), r)
+    assert abs(vrp["vrp_mean"] - 3.0) < 0.15
+    assert abs(vrp["vrp_median"] - 4.2) < 0.2
+    assert abs(vrp["p_vix_gt_rv"] - 0.82) < 0.02
+    assert np.isfinite(list(vrp.values())).all()
