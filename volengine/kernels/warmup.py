@@ -32,6 +32,10 @@ def warmup() -> float:
     implied_vol(price, one * 100.0, one * 100.0, one, one * 0.01, one * 0.0, np.ones(4, bool))
     fwd = black_price(one * 100.0, one * 100.0, one, one, one * 0.2, np.ones(4, bool))
     black_implied_vol(fwd, one * 100.0, one * 100.0, one, one, np.ones(4, bool))
+    # scalar arguments take the generic broadcasting kernels, full-length arrays the vectorised ones
+    bs_price(100.0, one * 100.0, 1.0, 0.01, 0.0, 0.2, True)
+    bs_greeks(100.0, one * 100.0, 1.0, 0.01, 0.0, 0.2, True)
+    black_price(100.0, one * 100.0, 1.0, 1.0, 0.2, True)
     bars = np.linspace(100.0, 101.0, 8)
     for method in ("close_to_close", "parkinson", "garman_klass", "rogers_satchell", "yang_zhang"):
         realized_vol(bars, bars * 1.01, bars * 0.99, bars, 3, method=method)
