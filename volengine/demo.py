@@ -155,7 +155,8 @@ def run_demo(
     disc = q["disc"].to_numpy()
     iv = black_implied_vol(q["mid"].fill_null(np.nan).to_numpy(), fwd, q["strike"].to_numpy(), t, disc, is_call)
     rate = -np.log(disc) / np.where(t > 0, t, 1.0)
-    g = bs_greeks(fwd * disc, q["strike"].to_numpy(), t, rate, rate, np.nan_to_num(iv, nan=0.2), is_call)
+    # Black-76 Greeks through BSM: spot = forward and q = r, so S e^{(r - q) t} is the parity forward
+    g = bs_greeks(fwd, q["strike"].to_numpy(), t, rate, rate, np.nan_to_num(iv, nan=0.2), is_call)
     seconds_iv = time.perf_counter() - t1
     q = q.with_columns(pl.Series("iv", iv), pl.Series("delta", np.where(np.isnan(iv), np.nan, g.delta)))
     solved = np.isfinite(iv[q["mid"].is_not_null().to_numpy()])

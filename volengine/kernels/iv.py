@@ -32,6 +32,7 @@ import math
 import numpy as np
 from numba import njit, prange
 
+from volengine.errors import KernelInputError
 from volengine.kernels._flags import PARALLEL, SCALAR
 from volengine.kernels._normal import INV_SQRT_2PI, _ncdf_nb, _ninv_guess_nb
 from volengine.kernels._wrap import finish, flat_args, out_buffer
@@ -223,8 +224,6 @@ _I1 = np.int8
 
 
 def _status_buffer(status, shape):  # type: ignore[no-untyped-def]
-    from volengine.errors import KernelInputError
-
     if status is None:
         return np.empty(shape, dtype=np.int8)
     if not isinstance(status, np.ndarray) or status.dtype != np.int8 or status.shape != shape:
