@@ -157,6 +157,54 @@ def test_american_early_exercise_room_is_one_sided() -> None:
     assert set(reasons(classify_quotes(european)).values()) == {"parity_violation"}
 
 
+def black_chain(
+    *, expiration: dt.date, rate: float, div_yield: float, vol: float, strikes: range, style: str, tick: float
+) -> pl.DataFrame:
+    """Black-Scholes chain on SPOT, American legs floored at intrinsic, bid/ask on the ``tick`` grid round the mid."""
+    t = (dt.datetime.combine(expiration, dt.time(16)) - dt.datetime.combine(DAY, dt.time(16))).days / 365
+    fwd, disc = SPOT * math.exp((rate - div_yield) * t), math.exp(-rate * t)
+    rows = []
+    for strike in strikes:
+        sd = vol * math.sqrt(t)
+        d1 = math.log(fwd / strike) / sd + sd / 2
+        ncdf = lambda x: 0.5 * math.erfc(-x / math.sqrt(2))  # noqa: E731
+        call = disc * (fwd * ncdf(d1) - strike * ncdf(d1 - sd))
+        put = call - disc * (fwd - strike)
+        if style == "american":
+            call, put = max(call, SPOT - strike), max(put, strike - SPOT)
+        for right, mid in (("C", call), ("P", put)):
+            bid = math.floor(mid / tick + 1e-9) * tick
+            rows.append({**quote(DAY, strike, right, round(bid, 2), round(bid + tick, 2), expiration=expiration),
+                         "style": style})  # fmt: skip
+    return conform(pl.DataFrame(rows), "option_quotes")
+
+
+def test_american_calls_at_intrinsic_above_european_parity_are_not_flagged() -> None:
+    # q > r: deep in-the-money American calls sit at intrinsic, above European parity by up to S(1 - e^{-qT});
+    # the American band S e^{-qT} - K <= C - P <= S - K e^{-rT} allows it (and the fit leaves those pairs out)
+    exp = D(2024, 5, 17)
+    frame = black_chain(expiration=exp, rate=0.001, div_yield=0.03, vol=0.25, strikes=range(380, 481, 5),
+                        style="american", tick=0.01)  # fmt: skip
+    wide = frame.filter(pl.col("right") == "C")
+    at_floor = (wide["bid"] <= SPOT - wide["strike"]) & (SPOT - wide["strike"] <= wide["ask"])
+    assert at_floor.sum() >= 3
+    assert classify_quotes(frame)["reason"].null_count() == frame.height
+    european = frame.with_columns(pl.lit("european").cast(frame["style"].dtype).alias("style"))
+    assert "parity_violation" in set(reasons(classify_quotes(european)).values())
+
+
+def test_tick_rounding_does_not_bias_the_parity_fit() -> None:
+    # one year, r = 4.5 %: slopes between adjacent $1 strikes of cent-grid mids are whole cents (0.95, 0.96),
+    # never D = 0.956; their median tilted the fitted line across the $100 chain by up to 0.20 (70 pairs
+    # flagged); slopes over half the chain resolve D to 0.0002
+    frame = black_chain(expiration=D(2025, 3, 14), rate=0.045, div_yield=0.015, vol=0.2, strikes=range(400, 501),
+                        style="european", tick=0.01)  # fmt: skip
+    res = parity_residuals(frame)
+    assert res.height == 101
+    assert res["resid"].abs().max() < 0.02
+    assert classify_quotes(frame)["reason"].null_count() == frame.height
+
+
 def test_small_chains_fall_back_to_the_rate_formula() -> None:
     # two SPX-style European pairs, one year out, priced with r = 5 %, q = 0
     exp = D(2025, 3, 21)

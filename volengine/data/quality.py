@@ -19,7 +19,8 @@ Flagged (kept in ``option_quotes``, reported):
 * ``stale_quote``: the same (bid, ask, last) on ``stale_sessions`` or more consecutive observations of the
   contract (only past rows decide, so the flag has no look-ahead).
 * ``parity_violation``: both legs of a call/put pair whose ``mid_C − mid_P`` is off put-call parity by more
-  than the two half-spreads plus ``parity_tolerance`` (see :func:`parity_residuals`).
+  than the two half-spreads plus ``parity_tolerance`` (American pairs: outside the early-exercise band
+  ``S·e^{−qT} − K ≤ C − P ≤ S − K·e^{−rT}`` by that much; see :func:`parity_residuals`).
 * ``wide_spread``: ``(ask − bid) / mid > max_spread_frac``.
 
 Per underlying the report also lists the XNYS sessions missing between its first and last quote date.
@@ -104,8 +105,8 @@ class QualityThresholds:
     parity_tolerance : float
         Dollars added to the two half-spreads before a parity gap is flagged (0.05).
     parity_min_pairs : int
-        Chains with at least 5 call/put pairs fit their own discount factor and forward; smaller chains use
-        ``S·e^{−qT} − K·e^{−rT}`` with ``rate_cc`` and ``div_yield_cc``.
+        Chains with at least 5 call/put pairs (off the American exercise boundary) fit their own discount
+        factor and forward; smaller chains use ``S·e^{−qT} − K·e^{−rT}`` with ``rate_cc`` and ``div_yield_cc``.
     rate_cc, div_yield_cc : float
         Continuously compounded rate and dividend yield of the small-chain parity formula (0.0, 0.0).
     """
@@ -165,14 +166,20 @@ def parity_residuals(quotes: pl.DataFrame, th: QualityThresholds | None = None) 
     """Put-call parity residual of every call/put pair with two-sided markets.
 
     ``y = mid_C − mid_P`` is compared with ``a − D·K``. Chains with at least ``parity_min_pairs`` pairs fit
-    ``D`` (discount factor) and ``a`` (discounted forward, ``S·e^{−qT}``) robustly: ``D`` is the median of
-    the slopes between adjacent strikes and ``a`` the median of ``y + D·K``, so one bad pair moves neither.
-    Smaller chains (or a fitted ``D`` outside [0.5, 1.1]) use ``a = S·e^{−qT}``, ``D = e^{−rT}`` with
-    ``T = tte_years`` (:func:`volengine.data.calendar.tte_years`).
+    ``D`` (discount factor) and ``a`` (discounted forward, ``S·e^{−qT}``) robustly: with the chain's ``n``
+    pairs sorted by strike, ``D`` is the median of the slopes between each pair and the one ``n // 2`` strikes
+    above it (a wide baseline, so tick-rounded mids do not quantize ``D`` the way adjacent-strike slopes
+    would), and ``a`` the median of ``y + D·K``; one bad pair moves neither. Pairs with an American leg at
+    its exercise boundary (the mid within its half-spread of intrinsic value ``max(±(S − K), 0)``) sit on
+    the early-exercise side of parity and are left out of the fit (they are still checked). Smaller chains
+    (or a fitted ``D`` outside [0.5, 1.1]) use ``a = S·e^{−qT}``, ``D = e^{−rT}`` with ``T = tte_years``
+    (:func:`volengine.data.calendar.tte_years`).
 
-    The pair violates parity when ``resid > tol`` or ``resid < −tol − early``, where ``tol`` is the two
-    half-spreads plus ``parity_tolerance`` and ``early = K·(1 − D)`` for American exercise (the bound on the
-    put's early-exercise premium; parity is only approximate for American options), else 0.
+    The pair violates parity when ``resid > tol + early_call`` or ``resid < −tol − early_put``, where ``tol``
+    is the two half-spreads plus ``parity_tolerance``. For American exercise parity is only a band,
+    ``S·e^{−qT} − K ≤ C − P ≤ S − K·e^{−rT}``, so ``early_put = K·(1 − D)`` (the bound on the put's
+    early-exercise premium) and ``early_call = S − a`` (the call's, from dividends); both are 0 for European
+    exercise.
 
     Parameters
     ----------
@@ -184,7 +191,8 @@ def parity_residuals(quotes: pl.DataFrame, th: QualityThresholds | None = None) 
     -------
     pl.DataFrame
         ``row_call, row_put, resid, tol, lower, is_violation``; ``row_*`` are the legs' row indices in
-        ``quotes``, ``resid``/``tol``/``lower`` are in dollars.
+        ``quotes``, ``resid``/``tol``/``lower`` are in dollars (``tol`` includes ``early_call``, ``lower``
+        is ``−tol − early_put`` without it).
     """
     th = th or QualityThresholds()
     c = pl.col
@@ -193,19 +201,26 @@ def parity_residuals(quotes: pl.DataFrame, th: QualityThresholds | None = None) 
     if "_rejected" not in quotes.columns:
         quotes = quotes.with_columns(_rejected=pl.lit(value=False))
     two_sided = c("bid").is_not_null() & c("ask").is_not_null() & (c("bid") > 0) & (c("ask") >= c("bid"))
+    mid, half = (c("bid") + c("ask")) / 2, (c("ask") - c("bid")) / 2
+    intrinsic = (
+        pl.when(c("right") == "C")
+        .then(c("underlying_price") - c("strike"))
+        .otherwise(c("strike") - c("underlying_price"))
+    )
     legs = quotes.filter(two_sided & ~c("_rejected")).select(
         *PAIR_KEY,
         "right",
         "_row",
-        ((c("bid") + c("ask")) / 2).alias("mid"),
-        ((c("ask") - c("bid")) / 2).alias("half"),
+        mid.alias("mid"),
+        half.alias("half"),
+        ((c("style") == "american") & (mid - intrinsic.clip(lower_bound=0.0) <= half + 1e-9)).alias("at_floor"),
         "underlying_price",
         "style",
         "settlement",
         "quote_time",
     )
     calls = legs.filter(c("right") == "C").drop("right")
-    puts = legs.filter(c("right") == "P").select(*PAIR_KEY, "_row", "mid", "half")
+    puts = legs.filter(c("right") == "P").select(*PAIR_KEY, "_row", "mid", "half", "at_floor")
     pairs = calls.join(puts, on=list(PAIR_KEY), suffix="_p", nulls_equal=True)
     if pairs.is_empty():
         return pl.DataFrame(
@@ -221,30 +236,65 @@ def parity_residuals(quotes: pl.DataFrame, th: QualityThresholds | None = None) 
     quote_time = pairs["quote_time"].fill_null(calendar.quote_times(pairs["date"], pairs["snapshot"]))
     tte = calendar.tte_years(quote_time, pairs["expiration"], pairs["settlement"])
     k, y = c("strike"), c("mid") - c("mid_p")
-    fit = (
-        pairs.with_columns(tte=tte.clip(lower_bound=0.0).fill_null(0.0), y=y)
+    pairs = (
+        pairs.with_columns(tte=tte.clip(lower_bound=0.0).fill_null(0.0), y=y, fit_ok=~(c("at_floor") | c("at_floor_p")))
         .pipe(_sorted_by, CHAIN_KEY, "strike")
-        .with_columns(_new=_group_starts(CHAIN_KEY))
-        .with_columns(
-            _chain=c("_new").cum_sum(),
-            slope=pl.when(~c("_new")).then(-(c("y") - c("y").shift(1)) / (k - k.shift(1))),
-        )
-        .with_columns(d_fit=c("slope").median().over("_chain"), n=pl.len().over("_chain"))
-        .with_columns(a_fit=(c("y") + c("d_fit") * k).median().over("_chain"))
-        .with_columns(use_fit=(c("n") >= th.parity_min_pairs) & c("d_fit").is_between(0.5, 1.1).fill_null(value=False))
-        .with_columns(
-            d=pl.when("use_fit").then("d_fit").otherwise((-th.rate_cc * c("tte")).exp()),
-            a=pl.when("use_fit").then("a_fit").otherwise(c("underlying_price") * (-th.div_yield_cc * c("tte")).exp()),
-        )
+        .with_columns(_chain=_group_starts(CHAIN_KEY).cum_sum())
     )
-    early = pl.when(c("style") == "american").then((k * (1.0 - c("d"))).clip(lower_bound=0.0)).otherwise(0.0)
-    return fit.select(
-        c("_row").alias("row_call"),
-        c("_row_p").alias("row_put"),
-        (c("y") - (c("a") - c("d") * k)).alias("resid"),
-        (c("half") + c("half_p") + th.parity_tolerance).alias("tol"),
-        (-(c("half") + c("half_p") + th.parity_tolerance) - early).alias("lower"),
-    ).with_columns(is_violation=(c("resid") > c("tol")) | (c("resid") < c("lower")))
+    fit = pairs.join(_parity_fit(pairs.filter("fit_ok")), on="_chain", how="left").with_columns(
+        use_fit=(c("n").fill_null(0) >= th.parity_min_pairs) & c("d_fit").is_between(0.5, 1.1).fill_null(value=False)
+    )
+    fit = fit.with_columns(
+        d=pl.when("use_fit").then("d_fit").otherwise((-th.rate_cc * c("tte")).exp()),
+        a=pl.when("use_fit").then("a_fit").otherwise(c("underlying_price") * (-th.div_yield_cc * c("tte")).exp()),
+    )
+    is_american = c("style") == "american"
+    early_put = pl.when(is_american).then((k * (1.0 - c("d"))).clip(lower_bound=0.0)).otherwise(0.0)
+    early_call = pl.when(is_american).then((c("underlying_price") - c("a")).clip(lower_bound=0.0)).otherwise(0.0)
+    spread = c("half") + c("half_p") + th.parity_tolerance
+    return (
+        fit.select(
+            c("_row").alias("row_call"),
+            c("_row_p").alias("row_put"),
+            (c("y") - (c("a") - c("d") * k)).alias("resid"),
+            (spread + early_call).alias("tol"),
+            (-spread - early_put).alias("lower"),
+        )
+        .with_columns(is_violation=(c("resid") > c("tol")) | (c("resid") < c("lower")))
+        .sort("row_call")
+    )
+
+
+def _parity_fit(ok: pl.DataFrame) -> pl.DataFrame:
+    """``_chain, n, d_fit, a_fit`` from the fit pairs ``ok`` (sorted by chain, then strike).
+
+    ``d_fit`` is the median slope ``−Δy/ΔK`` between each pair and the pair ``n // 2`` positions above it in
+    its chain, ``a_fit`` the median of ``y + d_fit·K``.
+    """
+    if ok.is_empty():
+        return pl.DataFrame(schema={"_chain": pl.UInt32, "n": pl.UInt32, "d_fit": pl.Float64, "a_fit": pl.Float64})
+    chain = ok["_chain"].to_numpy()
+    strike = ok["strike"].to_numpy()
+    y = ok["y"].to_numpy()
+    first = np.r_[True, chain[1:] != chain[:-1]]
+    group = np.cumsum(first) - 1
+    index = np.arange(chain.size)
+    start = np.maximum.accumulate(np.where(first, index, 0))
+    size = np.bincount(group)[group]
+    partner = index + size // 2
+    has = (size >= 2) & (partner < start + size)
+    slope = np.full(chain.size, np.nan)
+    j = partner[has]
+    dk = strike[j] - strike[has]
+    slope[has] = np.where(dk > 0, -(y[j] - y[has]) / np.where(dk > 0, dk, 1.0), np.nan)
+    c = pl.col
+    return (
+        ok.select("_chain", "strike", "y")
+        .with_columns(slope=pl.Series(slope).fill_nan(None))
+        .with_columns(d_fit=c("slope").median().over("_chain"))
+        .group_by("_chain")
+        .agg(n=pl.len(), d_fit=c("d_fit").first(), a_fit=(c("y") + c("d_fit") * c("strike")).median())
+    )
 
 
 def classify_quotes(quotes: pl.DataFrame, thresholds: QualityThresholds | None = None) -> pl.DataFrame:
