@@ -39,8 +39,11 @@ ALL_PARTS = "*"
 PART_PREFIX = "part-"
 PART_SUFFIX = ".parquet"
 PART_COMPRESSION = "zstd"
-# staging files live for one transaction; lz4 is several times faster to write than zstd
-STAGE_COMPRESSION = "lz4"
+# zstd level 2: faster to write than the default (3) and, on option chains, a slightly smaller file
+PART_COMPRESSION_LEVEL = 2
+# staging files live for one transaction: uncompressed Parquet (still dictionary-encoded) is ~2x faster to
+# write and read back than lz4, for ~1.6x the temporary disk space
+STAGE_COMPRESSION = "uncompressed"
 _LOCK_POLL_S = 0.05
 
 
@@ -100,6 +103,12 @@ def split_partitions(frame: pl.DataFrame, ts: TableSpec) -> Iterator[tuple[str, 
     year = "__store_year"
     tagged = frame.with_columns(pl.col(ts.date_column).dt.year().alias(year))
     by = [year] if col is None else [col, year]
+    if tagged.select(pl.all_horizontal(pl.col(c).n_unique() == 1 for c in by)).item():
+        # one partition (a single-symbol file within one year): no partition_by copy of the batch
+        values = tagged.row(0, named=True)
+        under = None if col is None else values[col]
+        yield partition_key(under, values[year]), frame
+        return
     for values, piece in tagged.partition_by(by, as_dict=True, maintain_order=True).items():
         under = None if col is None else values[0]
         yield partition_key(under, values[-1]), piece.drop(year)
@@ -141,7 +150,7 @@ def write_part(frame: pl.DataFrame, directory: Path) -> tuple[Path, str]:
     directory.mkdir(parents=True, exist_ok=True)
     name = f"{PART_PREFIX}{uuid.uuid4().hex}{PART_SUFFIX}"
     tmp = directory / f".{name}.tmp"
-    frame.write_parquet(tmp, compression=PART_COMPRESSION, statistics=True)
+    frame.write_parquet(tmp, compression=PART_COMPRESSION, compression_level=PART_COMPRESSION_LEVEL, statistics=True)
     with tmp.open("rb") as fh:
         os.fsync(fh.fileno())
         digest = hashlib.file_digest(fh, "sha256").hexdigest()

@@ -19,6 +19,7 @@ from volengine.data.schema import TableSpec
 _SEQ = "__store_seq"  # 0 = live row, 1.. = order of the staged operation within the transaction
 _DEL = "__store_del"  # True on delete markers
 _PART = "__store_part"
+_ROW = "__store_row"
 ALL_DIR = "_all"
 
 
@@ -97,17 +98,20 @@ def merge(ts: TableSpec, old: pl.DataFrame | None, work: Work) -> tuple[pl.DataF
     stacked = pl.concat(parts, how="diagonal") if len(parts) > 1 else parts[0]
     # the partition's symbol is constant here; leaving it out of the sort makes it ~2.5x faster
     by = [k for k in key if k != sio.partition_column(ts)]
-    stacked = stacked.sort([*by, _SEQ, _DEL], maintain_order=True)
+    # sort only the key columns and a row index, then gather the winning rows once: one pass over the wide
+    # rows instead of a sort and two filters
+    order = stacked.select(*by, _SEQ, _DEL).with_row_index(_ROW).sort([*by, _SEQ, _DEL], maintain_order=True)
     same_as_next = pl.all_horizontal([pl.col(k).eq_missing(pl.col(k).shift(-1)) for k in by])
     is_last = ~same_as_next | (pl.int_range(pl.len()) == pl.len() - 1)
-    kept = stacked.filter(is_last)
+    kept = order.filter(is_last).select(_ROW, _SEQ, _DEL)
     n_deleted = 0
     if work.markers and old is not None:
-        gone = kept.filter(pl.col(_DEL)).select(key)
+        gone = stacked[kept.filter(pl.col(_DEL))[_ROW]].select(key)
         n_deleted = gone.join(old.select(key), on=key, how="semi", nulls_equal=True).height
-    final = kept.filter(~pl.col(_DEL))
-    n_written = final.filter(pl.col(_SEQ) > 0).height
-    return final.select(list(ts.schema)), n_written, n_deleted
+    if work.markers:
+        kept = kept.filter(~pl.col(_DEL))
+    n_written = int(kept.select((pl.col(_SEQ) > 0).sum()).item())
+    return stacked.select(list(ts.schema))[kept[_ROW]], n_written, n_deleted
 
 
 def tag(frame: pl.DataFrame, seq: int, *, deleted: bool) -> pl.DataFrame:

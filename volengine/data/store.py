@@ -47,7 +47,8 @@ import os
 import shutil
 import uuid
 import weakref
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -434,9 +435,17 @@ class Transaction:
             if not self._ops:
                 self.report = CommitReport(committed_at=None, note=self._note)
                 return self.report
-            sources = tuple(_describe_source(p) for p in self._sources)  # slow for big files: outside the lock
-            with sio.store_lock(self._store.root, self._lock_timeout):
-                self.report = _commit_locked(self._store.root, self._ops, sources, self._note)
+            # hashing big source files is slow: it runs in a thread (hashlib releases the GIL) while the lock is
+            # awaited and the partitions are merged and written; its result is needed only for the manifest
+            with ThreadPoolExecutor(max_workers=1, thread_name_prefix="volengine-sha256") as pool:
+                hashing = pool.submit(lambda: tuple(_describe_source(p) for p in self._sources))
+                try:
+                    with sio.store_lock(self._store.root, self._lock_timeout):
+                        self.report = _commit_locked(self._store.root, self._ops, hashing.result, self._note)
+                except Exception:
+                    if hashing.exception() is None:
+                        raise
+                hashing.result()  # an unreadable source file is reported first, as it always was
             return self.report
         finally:
             self._close()
@@ -503,8 +512,13 @@ class Transaction:
 # -- commit ------------------------------------------------------------------------------------------------
 
 
-def _commit_locked(root: Path, ops: list[Op], sources: tuple[SourceFile, ...], note: str) -> CommitReport:
-    """Merge staged operations into the store and publish a new manifest; call holding the store lock."""
+def _commit_locked(
+    root: Path, ops: list[Op], describe_sources: Callable[[], tuple[SourceFile, ...]], note: str
+) -> CommitReport:
+    """Merge staged operations into the store and publish a new manifest; call holding the store lock.
+
+    ``describe_sources`` returns the source files' sizes and digests (computed meanwhile in a thread).
+    """
     manifest = sio.load_manifest(root)
     datasets = dict(manifest["datasets"])
     new_files: list[Path] = []
@@ -521,6 +535,7 @@ def _commit_locked(root: Path, ops: list[Op], sources: tuple[SourceFile, ...], n
                 datasets[name] = {"partitions": partitions}
             else:
                 datasets.pop(name, None)
+        sources = describe_sources()
         committed_at = datetime.now(UTC).isoformat()
         entry = {
             "committed_at": committed_at,

@@ -274,7 +274,7 @@ def _blocks(path: Path, batch_rows: int) -> Iterator[tuple[int, bytes]]:
     """(first file line, bytes) of consecutive blocks of about ``batch_rows`` whole lines after the header.
 
     The block size in bytes comes from the mean length of the first 64 KiB of lines; each block is read up to
-    its size and completed to the end of its last line. Only one block is held at a time.
+    its size and completed to the end of its last line (in one read). Only one block is held at a time.
     """
     with path.open("rb") as fh:
         fh.readline()
@@ -284,12 +284,17 @@ def _blocks(path: Path, batch_rows: int) -> Iterator[tuple[int, bytes]]:
         size = max(int(batch_rows * len(sample) / max(sample.count(b"\n"), 1)), 1)
         line = FIRST_DATA_LINE
         while True:
-            block = fh.read(size)
+            # find where the block's last line ends first, then read the block in one piece: appending the rest
+            # of the line to a block already read would copy the whole block
+            pos = fh.tell()
+            fh.seek(pos + size - 1)
+            last = fh.read(1)
+            extra = 0 if last in (b"", b"\n") else len(fh.readline())
+            fh.seek(pos)
+            block = fh.read(size + extra)
             if not block:
                 return
-            if not block.endswith(b"\n"):
-                block += fh.readline()
-            if block.strip() or fh.peek(1):
+            if not block.isspace() or fh.peek(1):  # isspace: no copy of the block, unlike strip()
                 yield line, block
             line += block.count(b"\n")
             del block
@@ -311,12 +316,12 @@ def _parse(
             null_values=_NULLS,
             missing_columns="insert",  # a short first line: cut lines are caught by ``complete``
             extra_columns="ignore",  # extra fields are ignored on every line, the first of a block included
-            row_index_name="_row",
-            row_index_offset=first_line - FIRST_DATA_LINE,
             encoding="utf8-lossy",
         )
-        .select("_row", *fields)
+        .select(*fields)
         .collect()
+        # the row index is added after the read: the reader's own row index makes it ~1.6x slower
+        .with_row_index("_row", offset=first_line - FIRST_DATA_LINE)
     )
 
 
