@@ -49,3 +49,11 @@ class SchemaError(DataError):
 
 class KernelInputError(VolEngineError, ValueError):
     """Arrays passed to a public kernel wrapper cannot be used (shape, dtype, ``out`` buffer)."""
+
+
+class StoreError(VolEngineError):
+    """The store cannot do what was asked: a closed transaction, an unreadable manifest, an I/O failure."""
+
+
+class StoreLockError(StoreError, TimeoutError):
+    """Another writer holds the store's lock for longer than the timeout."""

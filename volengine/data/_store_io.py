@@ -24,7 +24,7 @@ from urllib.parse import quote, unquote
 import polars as pl
 
 from volengine.data.schema import TableSpec
-from volengine.errors import DataError, VolEngineError
+from volengine.errors import DataError, StoreError, StoreLockError
 
 MANIFEST = "manifest.json"
 MANIFEST_TMP = "manifest.json.tmp"
@@ -45,14 +45,6 @@ PART_COMPRESSION_LEVEL = 2
 # write and read back than lz4, for ~1.6x the temporary disk space
 STAGE_COMPRESSION = "uncompressed"
 _LOCK_POLL_S = 0.05
-
-
-class StoreError(VolEngineError):
-    """The store cannot do what was asked: a closed transaction, an unreadable manifest, an I/O failure."""
-
-
-class StoreLockError(StoreError, TimeoutError):
-    """Another writer holds the store's lock for longer than the timeout."""
 
 
 def partition_column(ts: TableSpec) -> str | None:

@@ -59,10 +59,9 @@ import polars as pl
 
 from volengine.data import _store_io as sio
 from volengine.data import _store_merge as sm
-from volengine.data._store_io import StoreError, StoreLockError
 from volengine.data._store_merge import Op, Work
 from volengine.data.schema import TABLES, TableSpec, spec, validate
-from volengine.errors import DataError, SchemaError
+from volengine.errors import DataError, SchemaError, StoreError, StoreLockError
 
 __all__ = ["CommitReport", "DatasetChange", "SourceFile", "Store", "StoreError", "StoreLockError", "Transaction"]
 
