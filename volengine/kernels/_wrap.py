@@ -89,7 +89,7 @@ def out_buffer(out: Any, shape: tuple[int, ...], name: str = "out") -> np.ndarra
         )
         raise KernelInputError(msg)
     if out.shape != shape:
-        msg = f"'{name}' must have the broadcast shape {shape}; got {out.shape}"
+        msg = f"'{name}' must have shape {shape} (the broadcast shape of the inputs); got {out.shape}"
         raise KernelInputError(msg)
     return out
 

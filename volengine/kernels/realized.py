@@ -22,6 +22,7 @@ from numba import njit, prange
 
 from volengine.errors import KernelInputError
 from volengine.kernels._flags import PARALLEL, SCALAR
+from volengine.kernels._wrap import out_buffer
 from volengine.kernels.enums import RVMethod
 
 _C2C = int(RVMethod.CLOSE_TO_CLOSE)
@@ -426,24 +427,6 @@ def _segment_offsets(segment: Any, n: int) -> np.ndarray[Any, Any]:
     return offsets
 
 
-def _out_buffer(out: Any, n: int) -> np.ndarray[Any, Any]:
-    if out is None:
-        return np.empty(n, dtype=np.float64)
-    if not isinstance(out, np.ndarray):
-        msg = f"argument 'out' must be a numpy.ndarray of float64; got {type(out).__name__}"
-        raise KernelInputError(msg)
-    if out.dtype != np.float64 or not out.flags.c_contiguous or not out.flags.writeable:
-        msg = (
-            f"argument 'out' must be a writable C-contiguous float64 array; got dtype {out.dtype}, "
-            f"contiguous={out.flags.c_contiguous}, writable={out.flags.writeable}"
-        )
-        raise KernelInputError(msg)
-    if out.shape != (n,):
-        msg = f"argument 'out' must have shape ({n},) like 'close'; got {out.shape}"
-        raise KernelInputError(msg)
-    return out
-
-
 def realized_vol(
     open: Any,  # shadows the builtin on purpose: the public spelling of the OHLC field
     high: Any,
@@ -552,7 +535,7 @@ def realized_vol(
     window_n = _window_value(window)
     periods = _periods_value(periods_per_year)
     offsets = _segment_offsets(segment, n)
-    result = _out_buffer(out, n)
+    result = out_buffer(out, (n,))
     if n:
         _realized_vol_nb(*fields, close_arr, offsets, window_n, code, periods, result)
     return result
