@@ -446,3 +446,18 @@ def test_kernel_compiles_once(rng: np.random.Generator) -> None:
     realized_vol(None, None, None, bars["close"], 3, RVMethod.CLOSE_TO_CLOSE)
     for kernel in KERNELS:
         assert len(kernel.signatures) == 1, (kernel.__name__, kernel.signatures)
+
+
+@pytest.mark.parametrize("method", METHODS)
+def test_a_history_cut_anywhere_gives_bit_identical_rows(rng: np.random.Generator, method: str) -> None:
+    """No look-ahead, to the last bit: the value on day d never depends on bars after d."""
+    n, window = 700, 21
+    close = 100 * np.exp(np.cumsum(rng.normal(0, 0.01, n)))
+    open_ = close * np.exp(rng.normal(0, 0.003, n))
+    high = np.maximum(open_, close) * np.exp(np.abs(rng.normal(0, 0.004, n)))
+    low = np.minimum(open_, close) * np.exp(-np.abs(rng.normal(0, 0.004, n)))
+    close[333] = np.nan
+    full = realized_vol(open_, high, low, close, window, method=method)
+    for d in range(window, n, 7):
+        cut = realized_vol(open_[: d + 1], high[: d + 1], low[: d + 1], close[: d + 1], window, method=method)
+        np.testing.assert_array_equal(cut, full[: d + 1])

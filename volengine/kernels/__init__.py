@@ -6,6 +6,7 @@ Public API (stable names; code outside this repository calls them):
   continuous dividend yield;
 * :func:`black_price`, :func:`black_implied_vol`: Black-76 on a forward and a discount factor;
 * :func:`realized_vol`: rolling annualized realized volatility (five estimators, segment-aware);
+* :func:`trailing_percentile`, :func:`trailing_rank`: the one percentile / rank definition over histories;
 * :func:`warmup`: compile (or load from the on-disk cache) every kernel in this process.
 
 All wrappers broadcast their arguments by numpy rules and return float64. Kernels never raise for data
@@ -18,6 +19,7 @@ from volengine.kernels.bsm import GREEK_NAMES, Greeks, black_price, bs_greeks, b
 from volengine.kernels.enums import IVStatus, RVMethod
 from volengine.kernels.iv import MAX_VOL, black_implied_vol, implied_vol
 from volengine.kernels.realized import realized_vol
+from volengine.kernels.rolling import trailing_percentile, trailing_rank
 from volengine.kernels.warmup import all_kernels, warmup
 
 __all__ = [
@@ -33,5 +35,7 @@ __all__ = [
     "bs_price",
     "implied_vol",
     "realized_vol",
+    "trailing_percentile",
+    "trailing_rank",
     "warmup",
 ]

@@ -16,7 +16,7 @@ import numpy as np
 from volengine.errors import KernelInputError
 
 
-def _readonly(a: np.ndarray[Any, Any]) -> np.ndarray[Any, Any]:
+def readonly(a: np.ndarray[Any, Any]) -> np.ndarray[Any, Any]:
     view = a.view()
     view.flags.writeable = False
     return view
@@ -62,13 +62,13 @@ def flat_args(
     steps = np.empty(len(arrays), dtype=np.int64)
     for k, arr in enumerate(arrays):
         if arr.size == 1:
-            flat.append(_readonly(np.ascontiguousarray(arr.reshape(1))))
+            flat.append(readonly(np.ascontiguousarray(arr.reshape(1))))
             steps[k] = 0
         elif arr.shape == shape:
-            flat.append(_readonly(np.ascontiguousarray(arr).reshape(-1)))
+            flat.append(readonly(np.ascontiguousarray(arr).reshape(-1)))
             steps[k] = 1
         else:
-            flat.append(_readonly(np.ascontiguousarray(np.broadcast_to(arr, shape)).reshape(-1)))
+            flat.append(readonly(np.ascontiguousarray(np.broadcast_to(arr, shape)).reshape(-1)))
             steps[k] = 1
     if size == 0:
         steps[:] = 0
@@ -99,3 +99,52 @@ def finish(out: np.ndarray[Any, Any], *, given: bool) -> Any:
     if out.ndim == 0 and not given:
         return out[()]
     return out
+
+
+def segment_offsets(segment: Any, n: int) -> np.ndarray[Any, Any]:
+    """Int64 offsets (length n_segments + 1) of the contiguous blocks of equal ids in ``segment``.
+
+    Parameters
+    ----------
+    segment : array_like of int of shape (n,) or None
+        One id per row; rows of one id must form one contiguous block. ``None`` means one segment.
+    n : int
+        Number of rows.
+
+    Returns
+    -------
+    ndarray of int64
+        ``offsets[0] = 0``, ``offsets[-1] = n``, segment ``s`` is rows ``offsets[s]:offsets[s + 1]``.
+
+    Raises
+    ------
+    KernelInputError
+        If ``segment`` is not a 1-D integer array of length ``n``, or an id reappears after a different id.
+    """
+    if segment is None:
+        return np.array([0, n], dtype=np.int64)
+    seg = np.asarray(segment)
+    if seg.ndim != 1 or seg.shape[0] != n:
+        msg = f"argument 'segment' must be 1-D with one id per row (length {n}); got shape {seg.shape}"
+        raise KernelInputError(msg)
+    if seg.dtype.kind not in "iu":
+        msg = f"argument 'segment' must be an integer array; got dtype {seg.dtype}"
+        raise KernelInputError(msg)
+    if n == 0:
+        return np.array([0, 0], dtype=np.int64)
+    starts = np.flatnonzero(seg[1:] != seg[:-1]) + 1
+    offsets = np.concatenate(([0], starts, [n])).astype(np.int64)
+    block_ids = seg[offsets[:-1]]
+    _, first = np.unique(block_ids, return_index=True)
+    if first.size != block_ids.size:
+        is_repeat = np.ones(block_ids.size, dtype=bool)
+        is_repeat[first] = False
+        j = int(np.flatnonzero(is_repeat)[0])
+        p = int(np.flatnonzero(block_ids[:j] == block_ids[j])[0])
+        msg = (
+            f"argument 'segment' must hold each id in one contiguous block; id {block_ids[j]} reappears at "
+            f"row {offsets[j]} after a different id (its first block is rows "
+            f"{offsets[p]}..{offsets[p + 1] - 1})"
+        )
+        raise KernelInputError(msg)
+    return offsets

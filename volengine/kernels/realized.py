@@ -22,7 +22,7 @@ from numba import njit, prange
 
 from volengine.errors import KernelInputError
 from volengine.kernels._flags import PARALLEL, SCALAR
-from volengine.kernels._wrap import out_buffer
+from volengine.kernels._wrap import out_buffer, readonly, segment_offsets
 from volengine.kernels.enums import RVMethod
 
 _C2C = int(RVMethod.CLOSE_TO_CLOSE)
@@ -119,6 +119,22 @@ def _finite_mean_nb(x: Any, lo: int, hi: int) -> float:
 
 
 @njit(**SCALAR)
+def _shift_nb(x: Any, ps: int, bs: int, be: int) -> float:
+    """Shift of a block's sums, from data no later than the block's rows read, so that a history cut
+    anywhere gives bit-identical values on the rows it keeps (the no-look-ahead contract).
+
+    The mean of the previous (always complete) block; for a segment's first block, its first finite term
+    (a row before that term has an all-NaN window and is NaN whatever the shift).
+    """
+    if bs > ps:
+        return _finite_mean_nb(x, ps, bs)
+    for j in range(bs, be):
+        if not math.isnan(x[j]):
+            return x[j]
+    return 0.0
+
+
+@njit(**SCALAR)
 def _window_sums_nb(x: Any, shift: float, ps: int, bs: int, be: int, s1: Any, s2: Any) -> None:
     """Window sums of ``x - shift`` and ``(x - shift)^2`` for the rows of block ``bs:be``.
 
@@ -184,10 +200,10 @@ def _rv_block_nb(
     ``buf`` is scratch of shape (6, >= be - bs).
     """
     is_var = method == _C2C or method == _YANG_ZHANG
-    shift0 = _finite_mean_nb(t0, ps, be) if is_var else 0.0
+    shift0 = _shift_nb(t0, ps, bs, be) if is_var else 0.0
     _window_sums_nb(t0, shift0, ps, bs, be, buf[0], buf[1])
     if method == _YANG_ZHANG:
-        _window_sums_nb(t1, _finite_mean_nb(t1, ps, be), ps, bs, be, buf[2], buf[3])
+        _window_sums_nb(t1, _shift_nb(t1, ps, bs, be), ps, bs, be, buf[2], buf[3])
         _window_sums_nb(t2, 0.0, ps, bs, be, buf[4], buf[5])
     for t in range(be - bs):
         i = bs + t
@@ -327,12 +343,6 @@ KERNELS = [_realized_vol_nb]
 # ----------------------------------------------------------------------------------------------- wrapper
 
 
-def _readonly(a: np.ndarray[Any, Any]) -> np.ndarray[Any, Any]:
-    view = a.view()
-    view.flags.writeable = False
-    return view
-
-
 def _method_code(method: Any) -> int:
     if isinstance(method, RVMethod):
         return int(method)
@@ -352,7 +362,7 @@ def _price_array(value: Any, name: str) -> np.ndarray[Any, Any]:
     if arr.ndim != 1:
         msg = f"argument '{name}' must be 1-D; got shape {arr.shape}"
         raise KernelInputError(msg)
-    return _readonly(arr)
+    return readonly(arr)
 
 
 def _window_value(window: Any) -> int:
@@ -376,55 +386,6 @@ def _periods_value(periods_per_year: Any) -> float:
         msg = f"argument 'periods_per_year' must be a finite number > 0; got {periods_per_year!r}"
         raise KernelInputError(msg)
     return value
-
-
-def _segment_offsets(segment: Any, n: int) -> np.ndarray[Any, Any]:
-    """Int64 offsets (length n_segments + 1) of the contiguous blocks of equal ids in ``segment``.
-
-    Parameters
-    ----------
-    segment : array_like of int of shape (n,) or None
-        One id per row; rows of one id must form one contiguous block. ``None`` means one segment.
-    n : int
-        Number of rows.
-
-    Returns
-    -------
-    ndarray of int64
-        ``offsets[0] = 0``, ``offsets[-1] = n``, segment ``s`` is rows ``offsets[s]:offsets[s + 1]``.
-
-    Raises
-    ------
-    KernelInputError
-        If ``segment`` is not a 1-D integer array of length ``n``, or an id reappears after a different id.
-    """
-    if segment is None:
-        return np.array([0, n], dtype=np.int64)
-    seg = np.asarray(segment)
-    if seg.ndim != 1 or seg.shape[0] != n:
-        msg = f"argument 'segment' must be 1-D with one id per row (length {n}); got shape {seg.shape}"
-        raise KernelInputError(msg)
-    if seg.dtype.kind not in "iu":
-        msg = f"argument 'segment' must be an integer array; got dtype {seg.dtype}"
-        raise KernelInputError(msg)
-    if n == 0:
-        return np.array([0, 0], dtype=np.int64)
-    starts = np.flatnonzero(seg[1:] != seg[:-1]) + 1
-    offsets = np.concatenate(([0], starts, [n])).astype(np.int64)
-    block_ids = seg[offsets[:-1]]
-    _, first = np.unique(block_ids, return_index=True)
-    if first.size != block_ids.size:
-        is_repeat = np.ones(block_ids.size, dtype=bool)
-        is_repeat[first] = False
-        j = int(np.flatnonzero(is_repeat)[0])
-        p = int(np.flatnonzero(block_ids[:j] == block_ids[j])[0])
-        msg = (
-            f"argument 'segment' must hold each id in one contiguous block; id {block_ids[j]} reappears at "
-            f"row {offsets[j]} after a different id (its first block is rows "
-            f"{offsets[p]}..{offsets[p + 1] - 1})"
-        )
-        raise KernelInputError(msg)
-    return offsets
 
 
 def realized_vol(
@@ -534,7 +495,7 @@ def realized_vol(
         fields.append(arr)
     window_n = _window_value(window)
     periods = _periods_value(periods_per_year)
-    offsets = _segment_offsets(segment, n)
+    offsets = segment_offsets(segment, n)
     result = out_buffer(out, (n,))
     if n:
         _realized_vol_nb(*fields, close_arr, offsets, window_n, code, periods, result)

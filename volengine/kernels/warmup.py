@@ -14,9 +14,17 @@ import numpy as np
 
 def all_kernels() -> list[Any]:
     """Every compiled array kernel of ``volengine.kernels`` (for warm-up and meta-tests)."""
-    from volengine.kernels import bsm, iv, realized
+    from volengine.kernels import bsm, garch, iv, realized, regime, rolling, surface
 
-    return [*bsm.KERNELS, *iv.KERNELS, *realized.KERNELS]
+    return [
+        *bsm.KERNELS,
+        *iv.KERNELS,
+        *realized.KERNELS,
+        *rolling.KERNELS,
+        *surface.KERNELS,
+        *garch.KERNELS,
+        *regime.KERNELS,
+    ]
 
 
 def warmup() -> float:
@@ -24,6 +32,7 @@ def warmup() -> float:
     from volengine.kernels.bsm import black_price, bs_greeks, bs_price
     from volengine.kernels.iv import black_implied_vol, implied_vol
     from volengine.kernels.realized import realized_vol
+    from volengine.kernels.rolling import trailing_percentile, trailing_rank
 
     t0 = time.perf_counter()
     one = np.ones(4)
@@ -39,4 +48,23 @@ def warmup() -> float:
     bars = np.linspace(100.0, 101.0, 8)
     for method in ("close_to_close", "parkinson", "garman_klass", "rogers_satchell", "yang_zhang"):
         realized_vol(bars, bars * 1.01, bars * 0.99, bars, 3, method=method)
+    trailing_percentile(bars, 3)
+    trailing_rank(bars, 3)
+    from volengine.kernels.regime import hysteresis, trailing_high, trailing_log_vol
+
+    trailing_log_vol(bars, 3)
+    trailing_high(bars, 3)
+    hysteresis(np.zeros((8, 5)), np.ones(8, np.int8), np.arange(5))
+    from volengine.kernels.surface import chain_summary, parity_forwards, term_interp
+
+    k = np.array([95.0, 95.0, 100.0, 100.0, 105.0, 105.0])
+    c = np.array([1, 0, 1, 0, 1, 0], dtype=np.int8)
+    off = np.array([0, 6], dtype=np.int64)
+    ones = np.ones(6)
+    parity_forwards(off, k, c, ones, ones * 100.0, ones, ones)
+    chain_summary(off, k, c, ones, ones, ones * 0.2, ones * 0.5, ones * 100.0, ones * 100.0, ones, ones)
+    term_interp(off, ones, ones * 0.04, np.array([0.5]))
+    from volengine.kernels.garch import garch_forecast
+
+    garch_forecast(bars - 100.5, [3], [0.1], [0.05], [0.9], 5)
     return time.perf_counter() - t0
