@@ -301,3 +301,27 @@ class QualityGrade(StrEnum):
     C = "C"
     C_MINUS = "C-"
     D = "D"
+
+
+class RVEstimator(StrEnum):
+    """Realized-volatility estimators, spelled as ``volengine.kernels.realized_vol``'s ``method``."""
+
+    CLOSE_TO_CLOSE = "close_to_close"
+    PARKINSON = "parkinson"
+    GARMAN_KLASS = "garman_klass"
+    ROGERS_SATCHELL = "rogers_satchell"
+    YANG_ZHANG = "yang_zhang"
+
+    @property
+    def short(self) -> str:
+        """Column-name abbreviation: cc, pk, gk, rs, yz."""
+        return _RV_SHORT[self]
+
+
+_RV_SHORT = {
+    RVEstimator.CLOSE_TO_CLOSE: "cc",
+    RVEstimator.PARKINSON: "pk",
+    RVEstimator.GARMAN_KLASS: "gk",
+    RVEstimator.ROGERS_SATCHELL: "rs",
+    RVEstimator.YANG_ZHANG: "yz",
+}

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Self
 
-from pydantic import Field, StrictFloat, StrictInt, field_validator, model_validator
+from pydantic import Field, StrictBool, StrictFloat, StrictInt, field_validator, model_validator
 
 from volengine.config._base import (
     ConfigModel,
@@ -56,7 +56,9 @@ class RegimeThresholds(ConfigModel):
     """Thresholds of the regime rules; the table of seed-spec §2.4 names each use."""
 
     vix_low_points: StrictFloat = Field(15.0, gt=0, description="VIX below this scores LOW_VOL_GRIND.")
-    vix_elevated_points: StrictFloat = Field(20.0, gt=0, description="Elevated VIX (reported, no rule).")
+    vix_elevated_points: StrictFloat = Field(
+        20.0, gt=0, description="Elevated VIX: with decision.use_panic_vol_gate, PANIC needs VIX at or above this."
+    )
     vix_high_points: StrictFloat = Field(25.0, gt=0, description="VIX at or above this scores PANIC.")
     vix_panic_points: StrictFloat = Field(35.0, gt=0, description="VIX at or above this scores PANIC more.")
     trend_strong_frac: StrictFloat = Field(
@@ -69,7 +71,9 @@ class RegimeThresholds(ConfigModel):
         0.02, gt=0, le=1, description="MA20/MA50 below 1 - band scores DOWN, above 1 + band scores UP."
     )
     rv_low: StrictFloat = Field(0.10, gt=0, description="rv20 below this scores GRIND; above it allows CHOP.")
-    rv_elevated: StrictFloat = Field(0.20, gt=0, description="rv20 below this allows the steady-GRIND rule.")
+    rv_elevated: StrictFloat = Field(
+        0.20, gt=0, description="rv20 below this allows the steady-GRIND rule; at or above it opens the PANIC gate."
+    )
     rv_high: StrictFloat = Field(0.30, gt=0, description="rv5 at or above this scores PANIC.")
     rv_ratio_spike: StrictFloat = Field(1.5, gt=0, description="rv5/rv20 at or above this scores PANIC.")
     rv_ratio_calm: StrictFloat = Field(0.8, gt=0, description="rv5/rv20 below this scores GRIND.")
@@ -152,6 +156,13 @@ class RegimeDecision(ConfigModel):
     fallback_confidence: StrictFloat = Field(0.3, ge=0, le=1, description="Confidence of the fallback regime.")
     max_rationale_reasons: StrictInt = Field(5, ge=0, description="Reasons quoted in the rationale.")
     history_size: StrictInt = Field(252, ge=1, description="Classifications kept for transition counts.")
+    use_panic_vol_gate: StrictBool = Field(
+        True,
+        description=(
+            "PANIC may win only where the vol level is elevated (VIX >= vix_elevated_points or rv20 >= "
+            "rv_elevated); false = VolMachine, where PANIC wins on points and ties alone."
+        ),
+    )
 
     @model_validator(mode="after")
     def _check(self) -> Self:
@@ -178,6 +189,9 @@ class RegimeHysteresis(ConfigModel):
     min_dwell_days: StrictInt = Field(0, ge=0, description="Days the incumbent regime lasts before a switch.")
     switch_margin_score: StrictFloat = Field(
         0.0, ge=0, description="Score points a challenger needs above the incumbent to switch."
+    )
+    confirm_days: StrictInt = Field(
+        1, ge=1, description="Days in a row the same challenger must win the raw contest before a switch (1: at once)."
     )
 
 

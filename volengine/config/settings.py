@@ -5,6 +5,7 @@ from __future__ import annotations
 from pydantic import Field
 
 from volengine.config._base import ConfigModel
+from volengine.config.analytics import AnalyticsSettings
 from volengine.config.edges import EdgesSettings
 from volengine.config.execution import BacktestSettings, CommissionSettings, FillSettings
 from volengine.config.general import AccountSettings, DataSettings, MarketSettings, ReportSettings
@@ -31,6 +32,7 @@ class Settings(ConfigModel):
     account: AccountSettings = Field(default_factory=AccountSettings, description="Trading account.")
     data: DataSettings = Field(default_factory=DataSettings, description="Data provider and store.")
     market: MarketSettings = Field(default_factory=MarketSettings, description="Rates and dividend yields.")
+    analytics: AnalyticsSettings = Field(default_factory=AnalyticsSettings, description="Full-history analytics.")
     regime: RegimeSettings = Field(default_factory=RegimeSettings, description="Regime engine.")
     edges: EdgesSettings = Field(default_factory=EdgesSettings, description="Edge detectors.")
     structures: StructuresSettings = Field(default_factory=StructuresSettings, description="Structure builders.")
