@@ -1,0 +1,1 @@
+"""Per-(underlying, date) analytics computed from per-contract and per-expiry option frames."""

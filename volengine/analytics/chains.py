@@ -1,0 +1,136 @@
+"""The chain stage of the pipeline (quotes → per-chain and per-day surface frames), with a content cache.
+
+Everything this stage computes for a day depends on that day's quotes and rates alone, so the stage can
+run on any slice of days (one stored year partition at a time, which also bounds memory) and a slice's
+result can be cached: the key is the partition's content hash, the rates it read, the effective end date,
+the settings that shape the stage and :data:`STAGE_VERSION`. A changed partition, setting or version is
+simply a different key; a cached result is always exactly what a fresh run would give.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import time
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import polars as pl
+
+from volengine.analytics.contracts import contract_analytics
+from volengine.analytics.gamma import dealer_gamma
+from volengine.analytics.surface import daily_surface, expiry_summary
+from volengine.config import Settings
+from volengine.datasets.synthetic.store_io import write_parquet_atomic
+
+if TYPE_CHECKING:
+    from volengine.data.store import Store
+
+#: bump when the chain stage's output changes for the same input
+STAGE_VERSION = 1
+_PARTS = ("expiries", "surface", "gamma")
+
+
+@dataclass(frozen=True)
+class ChainStage:
+    """Per-chain smile summaries, per-day surface columns and per-day dealer gamma of some days."""
+
+    expiries: pl.DataFrame
+    surface: pl.DataFrame
+    gamma: pl.DataFrame
+
+    @staticmethod
+    def concat(parts: list[ChainStage]) -> ChainStage:
+        """Stack the stages of consecutive slices."""
+        frames = {p: [getattr(x, p) for x in parts if getattr(x, p).height] for p in _PARTS}
+        return ChainStage(
+            **{p: pl.concat(f, how="diagonal_relaxed") if f else pl.DataFrame() for p, f in frames.items()}
+        )
+
+
+def chain_stage(
+    quotes: pl.DataFrame, rates: pl.DataFrame | None, settings: Settings, *, timings: dict[str, float] | None = None
+) -> ChainStage:
+    """Run the chain stage on ``quotes`` (any days, one or more underlyings); ``timings`` gets kernel seconds."""
+    if quotes.height == 0:
+        return ChainStage(pl.DataFrame(), pl.DataFrame(), pl.DataFrame())
+    contracts = contract_analytics(quotes, rates, settings, timings=timings)
+    expiries = expiry_summary(contracts, settings)
+    return ChainStage(expiries, daily_surface(expiries, settings), dealer_gamma(contracts, settings.edges.gamma))
+
+
+def cache_dir() -> Path:
+    """``$VOLENGINE_CACHE/derived``, else ``~/.cache/volengine/derived``."""
+    base = os.environ.get("VOLENGINE_CACHE")
+    return (Path(base) if base else Path.home() / ".cache" / "volengine") / "derived"
+
+
+def stage_fingerprint(settings: Settings) -> str:
+    """Hash of the settings sections the chain stage reads."""
+    used = {k: getattr(settings, k).model_dump(mode="json") for k in ("analytics", "market", "edges")}
+    return hashlib.sha256(json.dumps(used, sort_keys=True).encode()).hexdigest()[:16]
+
+
+def cached_chain_stage(
+    store: Store,
+    underlying: str,
+    rates: pl.DataFrame | None,
+    settings: Settings,
+    end: date | None,
+    *,
+    use_cache: bool = True,
+    columns: list[str] | None = None,
+    timings: dict[str, float] | None = None,
+    rows: dict[str, int] | None = None,
+) -> ChainStage:
+    """The chain stage of one underlying from a Store, one year partition at a time, through the cache.
+
+    Parameters
+    ----------
+    store : Store
+    underlying : str
+    rates : polars.DataFrame or None
+        The rates the run uses (already cut at ``end``).
+    settings : Settings
+    end : date or None
+        Last day read; a partition reaching past it is computed (and cached) for the days up to it.
+    use_cache : bool, keyword-only
+        False computes every partition afresh and writes nothing.
+    columns : list of str, optional
+        Quote columns read.
+    timings, rows : dict, optional
+        Receive the seconds spent reading quotes (``read``), in the kernels, and the quote rows computed.
+    """
+    parts = store.manifest()["datasets"].get("option_quotes", {}).get("partitions", {})
+    rate_parts = store.manifest()["datasets"].get("rates", {}).get("partitions", {})
+    fp = stage_fingerprint(settings)
+    out = []
+    for key, entry in sorted(parts.items()):
+        if not key.startswith(f"underlying={underlying}/"):
+            continue
+        lo, hi = date.fromisoformat(entry["min_date"]), date.fromisoformat(entry["max_date"])
+        if end is not None and lo > end:
+            continue
+        upto = hi if end is None or end >= hi else end
+        rates_used = sorted(v["sha256"] for v in rate_parts.values() if date.fromisoformat(v["min_date"]) <= upto)
+        text = json.dumps([STAGE_VERSION, entry["sha256"], upto.isoformat(), rates_used, fp])
+        digest = hashlib.sha256(text.encode()).hexdigest()[:24]
+        paths = {p: cache_dir() / f"{underlying}-{lo.year}-{digest}-{p}.parquet" for p in _PARTS}
+        if use_cache and all(path.exists() for path in paths.values()):
+            out.append(ChainStage(**{p: pl.read_parquet(path) for p, path in paths.items()}))
+            continue
+        t0 = time.perf_counter()
+        quotes = store.read("option_quotes", underlyings=[underlying], start=lo, end=upto, columns=columns)
+        if timings is not None:
+            timings["read"] = timings.get("read", 0.0) + time.perf_counter() - t0
+        if rows is not None:
+            rows["quotes"] = rows.get("quotes", 0) + quotes.height
+        stage = chain_stage(quotes, rates, settings, timings=timings)
+        if use_cache and stage.expiries.height:
+            for p, path in paths.items():
+                write_parquet_atomic(getattr(stage, p), path)
+        out.append(stage)
+    return ChainStage.concat(out)
