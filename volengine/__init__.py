@@ -14,3 +14,16 @@ except PackageNotFoundError:  # running from a source tree that was not installe
     __version__ = "0.0.0+unknown"
 
 __all__ = ["__version__"]
+
+#: public pipeline entry points, resolved on first use (``volengine.analyze(...)``) so the import stays cheap
+_LAZY = {"analyze": "volengine.pipeline", "run_pipeline": "volengine.pipeline", "signal": "volengine.pipeline"}
+__all__ += list(_LAZY)
+
+
+def __getattr__(name: str) -> object:
+    if name in _LAZY:
+        import importlib
+
+        return getattr(importlib.import_module(_LAZY[name]), name)
+    msg = f"module 'volengine' has no attribute {name!r}"
+    raise AttributeError(msg)

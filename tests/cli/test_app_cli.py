@@ -28,8 +28,9 @@ def test_demo_runs_and_says_what_is_not_built_yet(tmp_path, monkeypatch: pytest.
     monkeypatch.setenv("VOLENGINE_CACHE", str(tmp_path))
     result = runner.invoke(app, ["demo", "--seed", "3", "--start", "2024-01-02", "--end", "2024-03-28"])
     assert result.exit_code == 0, result.output
-    assert "IV solved from valid mids" in result.output
     assert "VIX - forward 21d RV" in result.output
+    assert "regime " in result.output
+    assert "edge vrp fired" in result.output
     assert "Not built yet" in result.output
 
 
@@ -44,10 +45,11 @@ def test_demo_numbers_are_sane(tmp_path, monkeypatch: pytest.MonkeyPatch) -> Non
     monkeypatch.setenv("VOLENGINE_CACHE", str(tmp_path))
     r = run_demo(seed=1, start="2023-01-03", end="2023-06-30")
     assert r.n_days == 124  # XNYS sessions in 2023H1
-    assert r.iv_solved_share > 0.97
+    assert r.surface_share == 1.0
     assert 0.5 < r.vix_minus_atm30_pts < 4.0  # the Cboe-formula index sits above ATM IV (market model §3.4)
-    atm, put25, call25 = (r.smile_30d[k][1] for k in ("ATM", "25d put", "25d call"))
-    assert put25 > atm > call25  # index put skew
+    assert abs(r.chain_vix_minus_vix_pts) < 0.05  # our model-free 30d variance is the same Cboe formula
+    assert abs(sum(r.regime_share.values()) - 1.0) < 1e-12
+    assert r.regime_share.get("WARMUP", 0.0) == 1.0  # half a year of bars: no regime before MA200 exists
     # a second run reads the cache instead of generating again
     again = run_demo(seed=1, start="2023-01-03", end="2023-06-30")
     assert again.store == r.store

@@ -16,6 +16,7 @@ from volengine.cli.bench_cmd import bench_app
 from volengine.cli.config_cmd import config_app
 from volengine.cli.data_cmd import data_app
 from volengine.cli.demo_cmd import demo
+from volengine.cli.signal_cmd import signal
 from volengine.errors import VolEngineError
 
 app = typer.Typer(
@@ -29,6 +30,7 @@ app.add_typer(config_app, name="config")
 app.add_typer(bench_app, name="bench")
 app.add_typer(data_app, name="data")
 app.command("demo")(demo)
+app.command("signal")(signal)
 
 _state = {"debug": False}
 

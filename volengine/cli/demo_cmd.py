@@ -30,8 +30,10 @@ def demo(
     console = Console()
     settings = load_settings(config)
     with console.status("starting ...") as status:
-        result = run_demo(seed=seed, start=start, end=end, progress=lambda msg: status.update(msg + " ..."))
-    table = Table(title="VolEngine demo: the embedded synthetic market, priced and inverted whole")
+        result = run_demo(
+            seed=seed, start=start, end=end, progress=lambda msg: status.update(msg + " ..."), settings=settings
+        )
+    table = Table(title="VolEngine demo: the embedded synthetic market through the full-history pipeline")
     table.add_column("what")
     table.add_column("value", justify="right")
     for label, value in as_rows(result):
