@@ -83,3 +83,14 @@ def test_start_filters_rows_but_keeps_the_history_before_it(market, full) -> Non
     part = analyze(market, full.settings, start="2020-02-03", end="2020-02-28")
     assert part["date"].min() == dt.date(2020, 2, 3)
     assert_frame_equal(part, full.features.filter(pl.col("date").is_between(dt.date(2020, 2, 3), dt.date(2020, 2, 28))))
+
+
+def test_every_column_is_documented_in_one_place(full) -> None:  # type: ignore[no-untyped-def]
+    from volengine.analytics.columns import COLUMNS, describe, undocumented
+
+    names = full.features.columns
+    assert undocumented(names) == []
+    used = {c.name for c in COLUMNS if any(c.pattern.match(n) for n in names)}
+    # every entry is used by the default run (GARCH is on in this fixture), none is stale
+    assert {c.name for c in COLUMNS} - used == set()
+    assert describe(["atm_iv_30d"])["unit"].item() == "decimal"

@@ -52,7 +52,7 @@ class PipelineResult:
     ----------
     features : polars.DataFrame
         One row per (underlying, date): every feature, regime and edge column (see
-        :func:`volengine.analytics.columns.describe`).
+        :mod:`volengine.analytics.columns`).
     expiries : polars.DataFrame
         One row per chain (underlying, date, expiration, root): the smile summary.
     contracts : polars.DataFrame or None
@@ -322,6 +322,7 @@ def run_pipeline(
     -------
     PipelineResult
     """
+    from volengine.analytics.columns import EDGE_COPIES
     from volengine.edges import detect
 
     s = settings or Settings()
@@ -344,8 +345,8 @@ def run_pipeline(
             contracts.append(c)
     features = pl.concat(frames, how="diagonal_relaxed").sort(*DAY_KEY)
     t0 = time.perf_counter()
-    edges = detect(features, s)
-    features = features.join(edges, on=list(DAY_KEY), how="left", suffix="_edge")
+    edges = detect(features, s).drop(EDGE_COPIES, strict=False)
+    features = features.join(edges, on=list(DAY_KEY), how="left")
     timings["edges"] = time.perf_counter() - t0
     if first is not None:
         features = features.filter(pl.col("date") >= first)
@@ -389,8 +390,8 @@ def signal(
 
     It runs the very same pipeline on the data cut at ``as_of`` and keeps its last row per underlying.
     """
-    feats = run_pipeline(market_or_store, settings, underlyings, None, as_of).features
+    day = _as_date(as_of, "as_of")
+    feats = run_pipeline(market_or_store, settings, underlyings, None, day).features
     if feats.height == 0:
         return feats
-    day = _as_date(as_of, "as_of") if as_of is not None else feats["date"].max()
-    return feats.filter(pl.col("date") == day)
+    return feats.filter(pl.col("date") == (day if day is not None else feats["date"].max()))

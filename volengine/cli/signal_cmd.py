@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 from pathlib import Path
 from typing import Annotated, Any
@@ -43,6 +44,12 @@ def signal(
     from volengine.pipeline import signal as run_signal
     from volengine.report.signal import signal_records
 
+    if date is not None:
+        try:
+            dt.date.fromisoformat(date)
+        except ValueError:
+            msg = f"must be an ISO date YYYY-MM-DD; got {date!r}"
+            raise typer.BadParameter(msg, param_hint="--date") from None
     settings = load_settings(config)
     uni = load_universe(universe)
     console = Console(stderr=as_json)
