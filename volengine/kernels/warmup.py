@@ -14,7 +14,7 @@ import numpy as np
 
 def all_kernels() -> list[Any]:
     """Every compiled array kernel of ``volengine.kernels`` (for warm-up and meta-tests)."""
-    from volengine.kernels import bsm, garch, iv, realized, regime, rolling, surface
+    from volengine.kernels import backtest, bsm, garch, iv, realized, regime, rolling, surface
 
     return [
         *bsm.KERNELS,
@@ -24,6 +24,7 @@ def all_kernels() -> list[Any]:
         *surface.KERNELS,
         *garch.KERNELS,
         *regime.KERNELS,
+        *backtest.KERNELS,
     ]
 
 
@@ -67,4 +68,11 @@ def warmup() -> float:
     from volengine.kernels.garch import garch_forecast
 
     garch_forecast(bars - 100.5, [3], [0.1], [0.05], [0.9], 5)
+    from volengine.kernels.backtest import N_PARAMS, _simulate_nb
+
+    i1, f1 = np.zeros(1, dtype=np.int64), np.ones(1)
+    f2, i2 = np.ones((1, 1)), np.zeros((1, 1), dtype=np.int64)
+    _simulate_nb(1, i1, i1, i1, i1, f1, i1, i1, i1, np.array([0, 1], dtype=np.int64), i1, f1, f1, i1, f1, f1, f1,
+                 np.ones((1, N_PARAMS)), 1.0, f2, f2.copy(), i2, np.zeros((1, 1), dtype=np.int8), i2.copy(),
+                 i2.copy(), i2.copy(), i2.copy(), f2.copy(), f2.copy(), f2.copy())  # fmt: skip
     return time.perf_counter() - t0

@@ -1,0 +1,359 @@
+"""The event-time portfolio simulator: one pass over days for every parameter set at once (parameter axis).
+
+Inputs are precomputed by :mod:`volengine.backtest` (pure array work, no look-ahead):
+
+* **candidates** ``c`` (sorted by signal day, then priority): the structure chosen at the close of its signal
+  day, its sizing estimate (max loss per share from that day's quotes), its legs' count, regime, credit flag;
+* **paths**: for each candidate a dense run of days from its entry day (the next session) to its last day
+  (expiry or the end of data), with the cashflow per share to close it at that day's quotes under the fill
+  model (``close_cf``), the settlement cashflow on the expiry day, DTE, and the entry cashflow on the entry day.
+  A path value is only read on or after its day: the entry fill when the order executes, a close value when
+  the position is marked or closed on that day.
+
+Per parameter set the day loop is the desk's day: fills of yesterday's decisions, expiry settlements, the
+mark to market (equity = cash + liquidation value), limits and the kill switch on that equity, exit decisions
+(TP > SL > regime change > time stop), then entry decisions sized on that day's equity. A decision at the
+close of day t fills at day t+1: nothing uses information from after its decision time.
+
+Parameter columns are named by the ``P_*`` constants; outputs are dense (n_params, n_days) and
+(n_params, n_candidates) arrays.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+from numba import njit, prange
+
+from volengine.kernels._flags import PARALLEL, SERIAL
+
+# parameter columns
+P_TP_PCT = 0  # take profit at this % of max profit
+P_SL_CREDIT_MULT = 1  # credit structures: stop at a loss of this x the entry credit
+P_SL_DEBIT_PCT = 2  # debit structures: stop at a loss of this % of the debit
+P_TIME_STOP_DTE = 3  # exit when DTE <= this
+P_PER_TRADE_PCT = 4
+P_TOTAL_PCT = 5
+P_MAX_CONTRACTS = 6
+P_MAX_OPEN = 7
+P_DAILY_LIMIT_PCT = 8
+P_WEEKLY_LIMIT_PCT = 9
+P_DD_LIMIT_PCT = 10
+P_EXIT_ON_REGIME = 11  # 1: exit when the regime differs from the entry regime
+P_KILL_CLOSE_ALL = 12  # 1: the kill switch also closes every open position
+P_COST_PER_CONTRACT_LEG = 13  # $ per contract per leg per side (commission + fees)
+P_RECOVERY_DAYS = 14  # kill switch resets after this many sessions; 0 = never (explicit reset only)
+P_SIZE_MULT = 15  # 5 columns: size multiplier per regime code 0..4
+N_PARAMS = P_SIZE_MULT + 5
+
+# exit / status codes of a candidate under one parameter set
+NOT_TAKEN = 0
+OPEN_AT_END = 1
+EXIT_TP = 2
+EXIT_SL = 3
+EXIT_REGIME = 4
+EXIT_TIME = 5
+EXIT_EXPIRY = 6
+EXIT_KILL = 7
+REJ_BLOCKED = 10  # limits or kill switch block new entries
+REJ_ONE_LOT = 11  # one contract already exceeds the per-trade budget (never forced to 1)
+REJ_CAPACITY = 12  # total open max loss cap reached
+REJ_MAX_OPEN = 13
+REJ_UNEXECUTABLE = 14  # no valid fill on the entry day
+REJ_REGIME_ZERO = 15  # the regime multiplier floors the size to 0
+REJ_NO_PATH = 16
+
+
+@njit(**SERIAL)
+def _exit_reason_nb(pr: Any, c: int, row: int, first: int, t: int, day_regime: Any, cand_is_credit: Any,
+                    cand_regime: Any, path_close_cf: Any, path_dte: Any, path_entry_cf: Any,
+                    path_max_profit: Any, killed: int) -> int:  # fmt: skip
+    """Exit decided at day ``t``'s close for open candidate ``c`` (-1: hold). Order: TP, SL, regime, time."""
+    entry = path_entry_cf[first]
+    pnl_pts = entry + path_close_cf[row]
+    mp = path_max_profit[first]
+    if math.isfinite(mp) and mp > 0.0 and pnl_pts >= pr[P_TP_PCT] / 100.0 * mp:
+        return EXIT_TP
+    if cand_is_credit[c] == 1 and pnl_pts <= -pr[P_SL_CREDIT_MULT] * entry:
+        return EXIT_SL
+    if cand_is_credit[c] == 0 and pnl_pts <= pr[P_SL_DEBIT_PCT] / 100.0 * entry:
+        return EXIT_SL  # entry < 0 for a debit: a loss of pct x the debit
+    if pr[P_EXIT_ON_REGIME] > 0 and day_regime[t] != cand_regime[c]:
+        return EXIT_REGIME
+    if path_dte[row] <= pr[P_TIME_STOP_DTE]:
+        return EXIT_TIME
+    if killed != 0 and pr[P_KILL_CLOSE_ALL] > 0:
+        return EXIT_KILL
+    return -1
+
+
+@njit(**SERIAL)
+def _size_nb(pr: Any, ml_usd: float, equity: float, open_ml: float, n_open: int, regime: int) -> tuple[int, int]:
+    """Contracts for one candidate (seed-spec §2.9 sizing) and the status code; never forced to 1 lot."""
+    if n_open >= pr[P_MAX_OPEN]:
+        return 0, REJ_MAX_OPEN
+    if not (ml_usd > 0.0):
+        return 0, REJ_UNEXECUTABLE
+    k = math.floor(pr[P_PER_TRADE_PCT] / 100.0 * equity / ml_usd)
+    if k < 1:
+        return 0, REJ_ONE_LOT
+    k = min(k, int(pr[P_MAX_CONTRACTS]))
+    capacity = pr[P_TOTAL_PCT] / 100.0 * equity - open_ml
+    k = min(k, math.floor(capacity / ml_usd)) if capacity > 0.0 else 0
+    if k < 1:
+        return 0, REJ_CAPACITY
+    k = math.floor(k * pr[P_SIZE_MULT + regime])
+    if k < 1:
+        return 0, REJ_REGIME_ZERO
+    return k, OPEN_AT_END
+
+
+@njit(**SERIAL)
+def _simulate_one_nb(
+    p: int,
+    n_days: int,
+    day_regime: Any,
+    day_week: Any,
+    cand_signal_day: Any,
+    cand_entry_day: Any,
+    cand_ml_est: Any,
+    cand_legs: Any,
+    cand_is_credit: Any,
+    cand_regime: Any,
+    path_off: Any,
+    path_day: Any,
+    path_close_cf: Any,
+    path_settle_cf: Any,
+    path_dte: Any,
+    path_entry_cf: Any,
+    path_max_loss: Any,
+    path_max_profit: Any,
+    params: Any,
+    equity0: float,
+    out_equity: Any,
+    out_open_ml: Any,
+    out_n_open: Any,
+    out_blocked: Any,
+    out_contracts: Any,
+    out_status: Any,
+    out_entry_day: Any,
+    out_exit_day: Any,
+    out_entry_cf: Any,
+    out_exit_cf: Any,
+    out_pnl: Any,
+) -> None:
+    """One parameter set (row ``p`` of ``params``) of :func:`_simulate_nb`."""
+    pr = params[p]
+    n_c = cand_signal_day.size
+    for c in range(n_c):
+        out_contracts[p, c] = 0
+        out_status[p, c] = NOT_TAKEN
+        out_entry_day[p, c] = -1
+        out_exit_day[p, c] = -1
+        out_entry_cf[p, c] = np.nan
+        out_exit_cf[p, c] = np.nan
+        out_pnl[p, c] = 0.0
+    cash = equity0
+    hwm = equity0
+    prev_eq = equity0
+    week_start_eq = equity0
+    killed = False
+    killed_day = -1
+    ptr = np.zeros(n_c, dtype=np.int64)
+    pending_exit = np.full(n_c, -1, dtype=np.int64)
+    open_ids = np.empty(n_c, dtype=np.int64)
+    n_open = 0
+    entries = np.empty(n_c, dtype=np.int64)
+    n_entries = 0
+    next_c = 0
+    for t in range(n_days):
+        if t > 0 and day_week[t] != day_week[t - 1]:
+            week_start_eq = prev_eq
+        # 1. yesterday's entry decisions fill at today's quotes
+        for j in range(n_entries):
+            c = entries[j]
+            row = path_off[c]
+            if not math.isfinite(path_entry_cf[row]):
+                out_status[p, c] = REJ_UNEXECUTABLE  # the order found no valid quote today: unfilled
+                out_contracts[p, c] = 0
+                continue
+            k = out_contracts[p, c]
+            cf = path_entry_cf[row] * k * 100.0 - pr[P_COST_PER_CONTRACT_LEG] * cand_legs[c] * k
+            cash += cf
+            out_entry_cf[p, c] = path_entry_cf[row]
+            out_entry_day[p, c] = t
+            out_pnl[p, c] = cf
+            ptr[c] = row
+            open_ids[n_open] = c
+            n_open += 1
+        n_entries = 0
+        # 2. yesterday's exit decisions fill today; expiries settle at intrinsic
+        j = 0
+        while j < n_open:
+            c = open_ids[j]
+            while ptr[c] + 1 < path_off[c + 1] and path_day[ptr[c] + 1] <= t:
+                ptr[c] += 1
+            row = ptr[c]
+            k = out_contracts[p, c]
+            done = False
+            if path_day[row] == t and math.isfinite(path_settle_cf[row]):
+                cf, reason, cost, done = path_settle_cf[row], EXIT_EXPIRY, 0.0, True
+            elif pending_exit[c] >= 0 and path_day[row] == t:
+                cf, reason = path_close_cf[row], pending_exit[c]
+                cost, done = pr[P_COST_PER_CONTRACT_LEG] * cand_legs[c] * k, True
+            if done:
+                cash += cf * k * 100.0 - cost
+                out_exit_cf[p, c] = cf
+                out_exit_day[p, c] = t
+                out_status[p, c] = reason
+                out_pnl[p, c] += cf * k * 100.0 - cost
+                pending_exit[c] = -1
+                n_open -= 1
+                open_ids[j] = open_ids[n_open]  # order of the open list does not matter
+            else:
+                j += 1
+        # 3. mark to market at today's closing fills
+        liq = 0.0
+        open_ml = 0.0
+        for j in range(n_open):
+            c = open_ids[j]
+            k = out_contracts[p, c]
+            liq += path_close_cf[ptr[c]] * k * 100.0
+            open_ml += path_max_loss[path_off[c]] * k * 100.0
+        eq = cash + liq
+        out_equity[p, t] = eq
+        out_open_ml[p, t] = open_ml
+        out_n_open[p, t] = n_open
+        # 4. limits on that equity; the kill switch holds until reset
+        hwm = max(hwm, eq)
+        if not killed and hwm > 0.0 and (hwm - eq) / hwm * 100.0 >= pr[P_DD_LIMIT_PCT]:
+            killed = True
+            killed_day = t
+        elif killed and pr[P_RECOVERY_DAYS] > 0 and t - killed_day >= pr[P_RECOVERY_DAYS]:
+            killed = False
+            hwm = eq  # a documented recovery rule starts a new high-water mark
+        daily = (prev_eq - eq) / prev_eq * 100.0 if prev_eq > 0.0 else 0.0
+        weekly = (week_start_eq - eq) / week_start_eq * 100.0 if week_start_eq > 0.0 else 0.0
+        blocked = killed or daily >= pr[P_DAILY_LIMIT_PCT] or weekly >= pr[P_WEEKLY_LIMIT_PCT]
+        out_blocked[p, t] = 1 if blocked else 0
+        prev_eq = eq
+        while next_c < n_c and cand_signal_day[next_c] < t:
+            next_c += 1
+        if t + 1 >= n_days:
+            continue
+        # 5. exit decisions at today's close, filled tomorrow
+        for j in range(n_open):
+            c = open_ids[j]
+            row = ptr[c]
+            if pending_exit[c] >= 0 or row + 1 >= path_off[c + 1]:
+                continue
+            pending_exit[c] = _exit_reason_nb(pr, c, row, path_off[c], t, day_regime, cand_is_credit,
+                                              cand_regime, path_close_cf, path_dte, path_entry_cf,
+                                              path_max_profit, 1 if killed else 0)  # fmt: skip
+        # 6. entry decisions at today's close, sized on today's equity, filled tomorrow
+        pending_ml = 0.0
+        while next_c < n_c and cand_signal_day[next_c] == t:
+            c = next_c
+            next_c += 1
+            if path_off[c + 1] == path_off[c] or cand_entry_day[c] != t + 1:
+                out_status[p, c] = REJ_NO_PATH
+            elif blocked:
+                out_status[p, c] = REJ_BLOCKED
+            else:
+                k, status = _size_nb(pr, cand_ml_est[c] * 100.0, eq, open_ml + pending_ml, n_open + n_entries,
+                                     cand_regime[c])  # fmt: skip
+                out_status[p, c] = status
+                if k > 0:
+                    out_contracts[p, c] = k
+                    entries[n_entries] = c
+                    n_entries += 1
+                    pending_ml += cand_ml_est[c] * k * 100.0  # today's estimate: tomorrow's fill is unknown
+    # still open at the end: marked at the last day's closing fills
+    for j in range(n_open):
+        c = open_ids[j]
+        cf = path_close_cf[ptr[c]]
+        out_exit_cf[p, c] = cf
+        out_pnl[p, c] += cf * out_contracts[p, c] * 100.0
+        out_status[p, c] = OPEN_AT_END
+
+
+@njit(**PARALLEL)
+def _simulate_nb(
+    n_days: int,
+    day_regime: Any,
+    day_week: Any,
+    cand_signal_day: Any,
+    cand_entry_day: Any,
+    cand_ml_est: Any,
+    cand_legs: Any,
+    cand_is_credit: Any,
+    cand_regime: Any,
+    path_off: Any,
+    path_day: Any,
+    path_close_cf: Any,
+    path_settle_cf: Any,
+    path_dte: Any,
+    path_entry_cf: Any,
+    path_max_loss: Any,
+    path_max_profit: Any,
+    params: Any,
+    equity0: float,
+    out_equity: Any,
+    out_open_ml: Any,
+    out_n_open: Any,
+    out_blocked: Any,
+    out_contracts: Any,
+    out_status: Any,
+    out_entry_day: Any,
+    out_exit_day: Any,
+    out_entry_cf: Any,
+    out_exit_cf: Any,
+    out_pnl: Any,
+) -> None:
+    """Simulate every parameter set (rows of ``params``) over ``n_days``; see the module docstring.
+
+    Candidates are sorted by ``cand_signal_day`` (then priority: earlier rows are sized first). Path arrays
+    hold one row per candidate per session from its entry day to its last day (dense, ascending);
+    ``path_entry_cf``, ``path_max_loss`` and ``path_max_profit`` are read on a candidate's first row (a NaN
+    entry cashflow is unexecutable). ``path_settle_cf`` is finite only on an expiry day's row. Per-share
+    values; money in dollars (x 100 per contract). Every output cell is written.
+    """
+    for p in prange(params.shape[0]):
+        _simulate_one_nb(
+            p,
+            n_days,
+            day_regime,
+            day_week,
+            cand_signal_day,
+            cand_entry_day,
+            cand_ml_est,
+            cand_legs,
+            cand_is_credit,
+            cand_regime,
+            path_off,
+            path_day,
+            path_close_cf,
+            path_settle_cf,
+            path_dte,
+            path_entry_cf,
+            path_max_loss,
+            path_max_profit,
+            params,
+            equity0,
+            out_equity,
+            out_open_ml,
+            out_n_open,
+            out_blocked,
+            out_contracts,
+            out_status,
+            out_entry_day,
+            out_exit_day,
+            out_entry_cf,
+            out_exit_cf,
+            out_pnl,
+        )
+
+
+KERNELS = [_simulate_nb]
