@@ -190,6 +190,39 @@ def test_batches_and_text_path_keep_file_lines(tmp_path: Path, store: Store, rng
     assert many.lines == one.lines == n + 1
 
 
+def test_sorted_optionsdx_file_streams_into_the_partition_without_a_merge(
+    tmp_path: Path, store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Calls and puts alternate per line, so a file in (date, expiry, strike) order arrives in store key order
+    batch after batch, and the store publishes the file it streamed (the same bytes a merge would write)."""
+    from volengine.data import _store_merge
+
+    lines = [dx_line(date=d, expiry=e, strike=f"{k}.0") for d in ("2023-01-03", "2023-01-04")
+             for e in ("2023-01-20", "2023-02-17") for k in range(370, 391)]  # fmt: skip
+    path = write_dx(tmp_path, lines)
+    first = Store(tmp_path / "first")
+    import_files("optionsdx", [path], first)
+    merged = Store(tmp_path / "merged")
+    merged.write("option_quotes", first.read("option_quotes").reverse(), validated=True)  # out of order: merged
+    real = _store_merge.merge
+    calls: list[str] = []
+
+    def spy(ts: Any, *args: Any) -> Any:
+        calls.append(ts.name)
+        return real(ts, *args)
+
+    monkeypatch.setattr(_store_merge, "merge", spy)
+    report = import_files("optionsdx", [path], store, batch_rows=5)
+    assert calls == []
+    assert report.quotes == 2 * len(lines)
+    (entry,) = store.manifest()["datasets"]["option_quotes"]["partitions"].values()
+    (again,) = merged.manifest()["datasets"]["option_quotes"]["partitions"].values()
+    assert entry["sha256"] == again["sha256"]
+    got = pl.read_parquet(store.root / entry["file"])
+    assert got["right"].cast(pl.String).to_list()[:4] == ["C", "P", "C", "P"]
+    assert got["strike"].to_list()[:4] == [370.0, 370.0, 371.0, 371.0]
+
+
 def test_double_import_is_idempotent(tmp_path: Path, store: Store) -> None:
     path = write_dx(tmp_path, [dx_line(), dx_line(strike="385.0", c_bid="5.50", c_ask="5.40")])
     import_files("optionsdx", [path], store)

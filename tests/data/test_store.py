@@ -19,7 +19,7 @@ import polars as pl
 import pytest
 from polars.testing import assert_frame_equal
 
-from volengine.data import _store_io
+from volengine.data import _store_io, _store_merge
 from volengine.data.schema import TABLES, empty, validate
 from volengine.data.store import Store, StoreError, StoreLockError
 from volengine.errors import DataError, SchemaError
@@ -650,3 +650,112 @@ def test_symbols_with_path_characters_are_encoded(store: Store) -> None:
         "underlying=BRK%2FB/year=2023",
     ]
     assert store.read("bars", underlyings="BRK/B")["underlying"].to_list() == ["BRK/B"]
+
+
+# -- runs: ascending batches into a new partition are written straight to its file -----------------------------
+
+
+def _no_merge(monkeypatch: pytest.MonkeyPatch) -> None:
+    def fail(*args: Any, **kwargs: Any) -> Any:
+        raise AssertionError("merge was called")
+
+    monkeypatch.setattr(_store_merge, "merge", fail)
+
+
+def test_ascending_batches_into_new_partitions_skip_the_merge_and_match_its_bytes(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    frame = by_key(validate(quotes(strikes=tuple(float(k) for k in range(80, 121))), "option_quotes"), "option_quotes")
+    merged = Store(tmp_path / "merged")
+    merged.write("option_quotes", frame.sample(fraction=1.0, shuffle=True, seed=3))  # unsorted: merge path
+    streamed = Store(tmp_path / "streamed")
+    monkeypatch.setattr(_store_io, "PART_ROW_GROUP_ROWS", 50)  # several row groups, cut across batches
+    monkeypatch.setattr(_store_io, "PART_COMPRESSION_LEVEL", 1)
+    merged_small = Store(tmp_path / "merged_small")
+    merged_small.write("option_quotes", frame.reverse())
+    _no_merge(monkeypatch)
+    with streamed.transaction() as tx:
+        for i in range(0, frame.height, 37):  # 37-row batches, each ascending and after the previous
+            tx.write("option_quotes", frame.slice(i, 37), validated=True)
+    assert_frame_equal(streamed.read("option_quotes"), merged.read("option_quotes"))
+    parts = {s: s.manifest()["datasets"]["option_quotes"]["partitions"] for s in (streamed, merged_small)}
+    assert {k: {f: e[f] for f in ("rows", "min_date", "max_date", "sha256")} for k, e in parts[streamed].items()} == {
+        k: {f: e[f] for f in ("rows", "min_date", "max_date", "sha256")} for k, e in parts[merged_small].items()
+    }
+    assert streamed.verify() == []
+    assert tx.report is not None
+    assert tx.report.datasets["option_quotes"].rows_written == frame.height
+    assert not (streamed.root / ".staging").exists()
+
+
+def test_a_batch_that_breaks_the_order_is_merged_and_later_batches_still_win(store: Store) -> None:
+    spy = {"underlyings": ("SPY",)}
+    first = quotes(days=DAYS[2:3], bid=1.0, **spy)  # a new partition, ascending: starts a run
+    staged = quotes(days=DAYS[3:], strikes=(95.0, 100.0), bid=2.0, **spy).reverse()  # out of order: staged
+    later = quotes(days=DAYS[3:], bid=3.0, **spy)  # ascending after the run's last key: joins the run
+    override = quotes(days=DAYS[2:3], strikes=(100.0,), bid=4.0, **spy)  # keys inside the run: staged
+    doomed = validate(quotes(days=DAYS[2:3], strikes=(95.0,), **spy), "option_quotes").select(
+        TABLES["option_quotes"].key
+    )
+    with store.transaction() as tx:
+        for frame in (first, staged, later, override):
+            tx.write("option_quotes", frame)
+        tx.delete("option_quotes", doomed)
+    got = store.read("option_quotes")
+    bids = {(r["date"], r["strike"], r["right"]): r["bid"] for r in got.iter_rows(named=True)}
+    assert got.height == first.height + later.height - 2
+    assert {b for (d, _, _), b in bids.items() if d == DAYS[3]} == {3.0}  # the run's later batch beats the staged
+    assert bids[(DAYS[2], 100.0, "C")] == bids[(DAYS[2], 100.0, "P")] == 4.0
+    assert bids[(DAYS[2], 105.0, "C")] == 1.0
+    assert (DAYS[2], 95.0, "C") not in bids
+    (entry,) = store.manifest()["datasets"]["option_quotes"]["partitions"].values()
+    on_disk = pl.read_parquet(store.root / entry["file"])
+    assert on_disk.equals(on_disk.sort(list(TABLES["option_quotes"].key)))
+
+
+def test_a_partition_created_by_another_commit_meanwhile_is_merged(store: Store) -> None:
+    tx = store.transaction()
+    tx.write("option_quotes", quotes(underlyings=("SPY",), bid=1.0))  # new partitions: runs
+    store.write("option_quotes", quotes(underlyings=("SPY",), strikes=(100.0, 200.0), bid=9.0))  # commits first
+    tx.commit()
+    got = store.read("option_quotes")
+    assert got.height == quotes(underlyings=("SPY",), strikes=(95.0, 100.0, 105.0, 200.0)).height
+    assert set(got.filter(pl.col("strike") == 200.0)["bid"]) == {9.0}  # kept from the other commit
+    assert set(got.filter(pl.col("strike") != 200.0)["bid"]) == {1.0}  # this later commit wins on equal keys
+    assert store.verify() == []
+
+
+def test_a_failed_background_write_fails_the_transaction_and_leaves_the_store(
+    store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    store.write("option_quotes", quotes(underlyings=("SPY",)))
+    before = snapshot(store.root)
+
+    def broken(self: Any, frame: pl.DataFrame) -> None:
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(_store_io.PartWriter, "write", broken)
+    with pytest.raises(StoreError, match="No space left on device"), store.transaction() as tx:
+        tx.write("option_quotes", quotes(underlyings=("IWM",)))  # new partitions: the background writer fails
+    assert snapshot(store.root) == before
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_strictly_ascending_agrees_with_the_merge_sort(seed: int) -> None:
+    rng = np.random.default_rng(seed)
+    n = 40
+    keys = pl.DataFrame(
+        {
+            "date": [DAYS[i] for i in rng.integers(0, 2, n)],
+            "root": pl.Series(rng.choice(["SPXW", "SPX", "SPXQ"], n), dtype=pl.Categorical),
+            "strike": rng.choice([90.0, 100.0, 100.5], n),
+            "right": pl.Series(rng.choice(["P", "C"], n), dtype=TABLES["option_quotes"].schema["right"]),
+        }
+    )
+    by = list(keys.columns)
+    for frame in (keys, keys.sort(by), keys.unique(by).sort(by), keys.unique(by).sort(by).reverse()):
+        expected = frame.equals(frame.sort(by, maintain_order=True)) and not frame.is_duplicated().any()
+        assert _store_merge.is_strictly_ascending(frame) == expected
+    assert _store_merge.is_strictly_ascending(keys.unique(by).sort(by))
+    with_null = keys.unique(by).sort(by).with_columns(pl.when(pl.int_range(pl.len()) == 3).then(pl.col("strike")))
+    assert not _store_merge.is_strictly_ascending(with_null)

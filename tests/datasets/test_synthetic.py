@@ -15,14 +15,15 @@ import math
 import numpy as np
 import polars as pl
 import pytest
+from numpy.testing import assert_allclose
 
 from volengine.data.quality import classify_quotes
 from volengine.data.schema import validate
 from volengine.datasets import SyntheticMarket, synthetic_market
 from volengine.datasets.synthetic import EPISODE_KINDS, SyntheticParams, params_hash
 from volengine.datasets.synthetic import stats as st
-from volengine.datasets.synthetic.surface import mfv_ratio_table, solve_theta, ssvi_w
-from volengine.kernels import black_implied_vol, bs_greeks, implied_vol
+from volengine.datasets.synthetic.surface import mfv_ratio_table, model_free_variance, solve_theta, ssvi_w
+from volengine.kernels import black_implied_vol, black_price, bs_greeks, implied_vol
 
 SEED = 4
 LATENT_SEED = 2
@@ -169,6 +170,19 @@ def test_ssvi_theta_solver_matches_the_model_free_variance() -> None:
     vix = 100 * math.sqrt(target[1] / (30 / 365))
     atm = 100 * math.sqrt(theta[1] / (30 / 365))
     assert 0.5 < vix - atm < 3.5
+    assert_allclose(model_free_variance(theta, rho, np.full(4, 1.1), 0.45, (1.1,)), target, rtol=1e-8)
+
+
+@pytest.mark.parametrize(("theta", "rho", "eta"), [(0.002, -0.75, 1.1), (0.02, -0.42, 0.75), (0.3, -0.6, 1.1)])
+def test_model_free_variance_matches_direct_integration(theta: float, rho: float, eta: float) -> None:
+    """Tabulated MFV(θ) against 2 ∫ OTM(k) e^{-k} dk on a fine k grid of the SSVI slice (Black, F = 1)."""
+    sd = math.sqrt(theta)
+    k = np.linspace(-16 * sd - 0.5, 12 * sd + 0.5, 200_001)
+    w = ssvi_w(k, np.full(k.size, theta), np.full(k.size, rho), np.full(k.size, eta), 0.45)
+    price = black_price(1.0, np.exp(k), 1.0, 1.0, np.sqrt(w), (k >= 0).astype(np.int8))
+    direct = float(np.trapezoid(2 * price * np.exp(-k), k))
+    got = model_free_variance(np.array([theta]), np.array([rho]), np.array([eta]), 0.45, (eta,))[0]
+    assert_allclose(got, direct, rtol=1e-3)
 
 
 # ---------------------------------------------------------------------------------------- chain checks
@@ -391,11 +405,6 @@ def test_chain_iv30_reads_the_true_atm_surface(stock_events: SyntheticMarket) ->
         assert np.max(np.abs(chain - theta)) < 0.15, (when, chain - theta)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="generator adds σ_E² to the model-free target before solving θ (spec §3.5: to θ), so the ATM "
-    "30-day variance drops by only ≈ 0.87-0.89 σ_E² (error up to 0.8 vol pt on a 4.6 % event)",
-)
 def test_iv30_drop_matches_removed_event_variance(stock_events: SyntheticMarket) -> None:
     """§6 #9, first half: per earnings event the 30-day ATM IV drop is the removed event variance,
     Δ(σ²_30 · T30) = σ_E², to 0.5 vol pt (chain mids before and on the event session)."""
@@ -403,7 +412,20 @@ def test_iv30_drop_matches_removed_event_variance(stock_events: SyntheticMarket)
     assert ev.height >= 3
     predicted = np.sqrt(ev["chain_before"].to_numpy() - ev["event"].to_numpy())
     err = 100 * (np.sqrt(ev["chain_after"].to_numpy()) - predicted)
+    # with σ_E² added to the model-free target instead of θ the drop was 0.86-0.89 σ_E² (errors 0.27-0.77)
     assert np.all(np.abs(err) < 0.5), err
+
+
+def test_true_theta_carries_exactly_the_event_variance(stock_events: SyntheticMarket) -> None:
+    """Spec §3.5 on the surface truth: the 30-day ATM total variance θ falls by σ_E² when the event passes."""
+    ev = _event_iv30(stock_events)
+    predicted = np.sqrt(ev["theta_before"].to_numpy() - ev["event"].to_numpy())
+    err = 100 * (np.sqrt(ev["theta_after"].to_numpy()) - predicted)
+    assert np.all(np.abs(err) < 0.02), err  # only the calendar-time interpolation of θ between expiries is left
+    s = stock_events.truth_surface
+    mfv = model_free_variance(*(s[c].to_numpy() for c in ("theta", "rho", "eta")), 0.45, (0.75,))
+    assert_allclose(s["model_total_var"].to_numpy(), mfv, rtol=1e-12)
+    assert np.all(mfv > s["theta"].to_numpy())  # negative skew: the model-free variance exceeds ATM
 
 
 # --------------------------------------------------------------------------------- stylized facts §6

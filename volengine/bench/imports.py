@@ -5,8 +5,10 @@ Protocol:
 1. a seeded OptionsDX-layout file (exact bracketed header, ``", "`` delimiter, ``"bid x ask"`` sizes, float
    volumes, a few blank IVs and crossed quotes) of an SPY-like chain: 25 expiries x 190 strikes per session,
    written to a temporary directory (not timed);
-2. the timed call is the whole import: parse, map to canonical rows, validate, stage and commit Parquet
-   through :class:`~volengine.data.store.Store` into a fresh store, including the store's sha256 of the file;
+2. the timed call is the whole import: parse, map to canonical rows, validate, write and commit Parquet
+   through :class:`~volengine.data.store.Store` into a fresh store, including the store's sha256 of the file
+   (a new partition receiving batches in key order is written by a background thread while the next batch
+   is parsed, so part of the writing shows under "parse" and the rest under "commit");
    ``repeat`` runs, the best counts (other processes on a shared machine only slow a run down), each with the
    CPU share other processes used meanwhile; the one-time XNYS calendar load is timed apart;
 3. **rows are canonical quote rows**: each wide OptionsDX line yields two (call and put), so ``--rows`` is
@@ -282,8 +284,8 @@ def render(result: dict[str, Any], console: Any) -> None:
         table.add_column(col, justify="left" if col == "step" else "right")
     steps = [
         ("parse + map + validate", r["parse_s"]),
-        ("stage batches (Store.write)", r["stage_s"]),
-        ("commit (hash, merge, zstd Parquet)", r["commit_s"]),
+        ("Store.write (order check, hand-off to the partition writer)", r["stage_s"]),
+        ("commit (finish and publish partition files, hashes)", r["commit_s"]),
         ("[bold]end to end[/bold]", r["seconds"]),
     ]
     for name, s in steps:

@@ -1,7 +1,7 @@
 """OptionsDX EOD text files (``spy_eod_202301.txt``): wide, ``", "``-delimited, bracketed headers.
 
 Each line holds one quote date x expiry x strike with the call (``C_*``) and put (``P_*``) side by side; it
-becomes two canonical rows. Mapping (data-formats §3.1):
+becomes two canonical rows, the call then the put. Mapping (data-formats §3.1):
 
 =====================  ====================================================================================
 canonical              OptionsDX
@@ -28,6 +28,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+import numpy as np
 import polars as pl
 
 from volengine.data.importers._common import (
@@ -128,6 +129,10 @@ def to_canonical(raw: pl.DataFrame, underlying: str) -> pl.DataFrame:
     common = common.with_columns(style_expr(), settlement_expr(), occ_head().alias("_head"), occ_tail().alias("_tail"))
     sides = [_side(raw, common, side) for side in "CP"]
     out = pl.concat(sides, how="vertical_relaxed").drop("_head", "_tail")
+    # each line's call, then its put: a file sorted by date, expiry and strike (as OptionsDX delivers) then
+    # gives batches in store key order, which the store writes straight to the partition file without a sort
+    n = raw.height
+    out = out.gather(np.arange(2 * n, dtype=np.int64).reshape(2, n).T.ravel())
     return finish(out, source=NAME, snapshot=SNAPSHOT)
 
 

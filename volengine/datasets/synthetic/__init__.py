@@ -24,6 +24,7 @@ from volengine.datasets.synthetic.market import (
 )
 from volengine.datasets.synthetic.params import (
     EPISODE_KINDS,
+    GENERATOR_VERSION,
     REGIMES,
     Profile,
     SyntheticParams,
@@ -35,6 +36,7 @@ from volengine.errors import ConfigError
 
 __all__ = [
     "EPISODE_KINDS",
+    "GENERATOR_VERSION",
     "REGIMES",
     "Profile",
     "SyntheticMarket",
@@ -56,12 +58,14 @@ class SyntheticMarket:
         ``vol_index`` is then the model value ``100·√V_Q(30d)`` instead of the chain's Cboe index.
     truth : polars.DataFrame
         Per underlying and day: ``sigma``, ``y_slow``, ``y_fast``, ``regime``, jumps, ``vq_{7,30,60,90}d`` and
-        ``vp_*`` (Q model-free and P-expected variance, annualised), ``rv_fwd_21d``, ``ssvi_theta_30d``,
+        ``vp_*`` (Q model-free and P-expected variance, annualised; ``vq`` is the model-free variance of the
+        priced slice, whose θ carries the implied event variance), ``rv_fwd_21d``, ``ssvi_theta_30d``,
         ``ssvi_rho/eta/gamma``, ``event_var``, ``dealer_gex`` and its sign, ``episode``.
     truth_events : polars.DataFrame
         Per event: implied and true variance, realized shock, realized/implied scale, premium flag.
     truth_surface : polars.DataFrame
-        Per day and listed expiry: time, forward, SSVI θ, ρ, η, γ and the model-free target variance.
+        Per day and listed expiry: time, forward, SSVI θ (event variance included), ρ, η, γ and the slice's
+        model-free total variance.
     truth_episodes : polars.DataFrame
         Injected edge episodes: underlying, kind (:data:`EPISODE_KINDS`), first and last day.
     params : SyntheticParams

@@ -16,7 +16,7 @@ from volengine.data.schema import OPTION_QUOTES
 from volengine.datasets.synthetic._nb import oi_ar1_nb
 from volengine.datasets.synthetic.events import EventSet, covered_variance
 from volengine.datasets.synthetic.params import Profile, SyntheticParams
-from volengine.datasets.synthetic.surface import cboe_vix, solve_theta, ssvi_w, total_variance
+from volengine.datasets.synthetic.surface import cboe_vix, model_free_variance, solve_theta, ssvi_w, total_variance
 from volengine.kernels import black_price
 
 WEEKLY, MONTHLY, QUARTERLY = 0, 1, 2
@@ -83,12 +83,16 @@ def _slices(st: DayState, lst: Listing, p: SyntheticParams, prof: Profile, d0: i
     t = cal_days / 365.0 - np.where(is_am, _AM_SHIFT_YEARS, 0.0)
     dq = p.delta(cal_days) + st.delta_level[day] + st.delta_short[day] * np.exp(-cal_days / 45.0)
     w = total_variance(st.cum_q, day, cal_days, st.m + dq, st.jump_q)
-    w += covered_variance(st.events, day, lst.idx[ei], am=is_am)
-    theta = solve_theta(w, st.rho[day], st.eta[day], prof.ssvi_gamma, tuple(np.unique(st.eta)))
+    rho, eta, etas = st.rho[day], st.eta[day], tuple(np.unique(st.eta))
+    # spec §3.5: scheduled-event variance goes onto the ATM total variance θ, not the model-free target, so
+    # the ATM variance of every expiry after the event falls by exactly σ_E² once the event has passed
+    theta = solve_theta(w, rho, eta, prof.ssvi_gamma, etas)
+    theta += covered_variance(st.events, day, lst.idx[ei], am=is_am)
     # calendar no-arbitrage: θ non-decreasing in T within each day (rows are already sorted by (day, T))
     theta = np.maximum.accumulate(theta + 100.0 * (day - d0)) - 100.0 * (day - d0)
+    mfv = model_free_variance(theta, rho, eta, prof.ssvi_gamma, etas)
     fwd = st.spot[day] * np.exp((st.rate[day] - prof.div_yield) * t)
-    return {"day": day, "exp": ei, "kind": kind, "t": t, "cal": cal_days, "theta": theta, "fwd": fwd, "mfv": w}
+    return {"day": day, "exp": ei, "kind": kind, "t": t, "cal": cal_days, "theta": theta, "fwd": fwd, "mfv": mfv}
 
 
 def _strikes(sl: dict[str, np.ndarray], p: SyntheticParams, prof: Profile) -> tuple[np.ndarray, np.ndarray]:

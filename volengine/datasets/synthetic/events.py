@@ -2,7 +2,8 @@
 
 Each event has an *effective* session (the first close that reflects it: the same day for before-open and
 intraday releases, the next session for after-close ones), an implied variance σ_E² that the Q surface
-adds to every expiry after it, a true variance and a realized shock drawn from a unit-variance Student-t.
+adds to the ATM total variance θ of every expiry after it, a true variance and a realized shock drawn from a
+unit-variance Student-t.
 """
 
 from __future__ import annotations

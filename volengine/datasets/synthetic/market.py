@@ -33,7 +33,13 @@ from volengine.datasets.synthetic.model import (
     simulate_latent,
 )
 from volengine.datasets.synthetic.params import EPISODE_KINDS, REGIMES, Profile, SyntheticParams
-from volengine.datasets.synthetic.surface import jump_variances, solve_theta, total_variance, variance_paths
+from volengine.datasets.synthetic.surface import (
+    jump_variances,
+    model_free_variance,
+    solve_theta,
+    total_variance,
+    variance_paths,
+)
 
 TENORS_DAYS: tuple[int, ...] = (7, 30, 60, 90)
 RATE_TENORS_DAYS: tuple[int, ...] = (7, 30, 91, 182, 365)
@@ -66,9 +72,14 @@ def _ssvi_params(prof: Profile, y_f: np.ndarray, steep: np.ndarray) -> tuple[np.
 
 
 def _tenor_truth(ctx: dict[str, Any], p: SyntheticParams, ev: EventSet) -> dict[str, np.ndarray]:
-    """True V_Q and P-expected variance per tenor (annualised), and the 30-day SSVI θ."""
+    """True V_Q and P-expected variance per tenor (annualised), and the 30-day SSVI θ.
+
+    V_Q is the model-free variance of the priced constant-maturity slice: θ solved from the diffusive and
+    jump target, plus the implied event variance on θ (spec §3.5), as in the chain builder.
+    """
     ext, dates, n = ctx["ext"], ctx["dates"], ctx["n"]
     d = np.arange(n)
+    rho, eta, gamma, etas = ctx["rho"], ctx["eta"], ctx["gamma"], tuple(np.unique(ctx["eta"]))
     out: dict[str, np.ndarray] = {}
     for tau in TENORS_DAYS:
         last = np.searchsorted(ext, dates + np.timedelta64(tau, "D"), side="right") - 1
@@ -76,13 +87,13 @@ def _tenor_truth(ctx: dict[str, Any], p: SyntheticParams, ev: EventSet) -> dict[
         cal = np.full(n, float(tau))
         dq = p.delta(tau) + ctx["episodes"].delta_level + ctx["episodes"].delta_short * np.exp(-tau / 45.0)
         wq = total_variance(ctx["cum_q"], d, cal, ctx["m"] + dq, ctx["jump_q"])
-        wq += covered_variance(ev, d, last, am=False)
+        theta = solve_theta(wq, rho, eta, gamma, etas) + covered_variance(ev, d, last, am=False)
         wp = total_variance(ctx["cum_p"], d, cal, np.full(n, ctx["m"]), ctx["jump_p"])
         wp += covered_variance(ev, d, last, am=False, use_true=True)
-        out[f"vq_{tau}d"] = wq / t
+        out[f"vq_{tau}d"] = model_free_variance(theta, rho, eta, gamma, etas) / t
         out[f"vp_{tau}d"] = wp / t
         if tau == 30:
-            out["ssvi_theta_30d"] = solve_theta(wq, ctx["rho"], ctx["eta"], ctx["gamma"], tuple(np.unique(ctx["eta"])))
+            out["ssvi_theta_30d"] = theta
     return out
 
 

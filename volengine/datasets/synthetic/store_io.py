@@ -12,7 +12,7 @@ import numpy as np
 import polars as pl
 
 from volengine.datasets.synthetic.market import calendar, events_table, generate_underlying, rates_table
-from volengine.datasets.synthetic.params import SyntheticParams, params_hash
+from volengine.datasets.synthetic.params import GENERATOR_VERSION, SyntheticParams, params_hash
 
 Stage = Callable[[str, str, float], None]
 
@@ -53,7 +53,8 @@ def generate_into_store(
     dates, ext = calendar(start, end)
     counts: dict[str, int] = {}
     earnings = []
-    note = f"synthetic market seed={seed} params={params_hash(p)} {start}..{end} {','.join(underlyings)}"
+    note = (f"synthetic market seed={seed} generator=v{GENERATOR_VERSION} params={params_hash(p)} {start}..{end} "
+            f"{','.join(underlyings)}")  # fmt: skip
     with Store(root).transaction(note=note) as tx:
         for u in underlyings:
             cb = (lambda s, f, u=u: stage(u, s, f)) if stage is not None else None

@@ -3,7 +3,8 @@
 * :func:`variance_paths` gives, per day, the cumulative expected variance of the next ``s`` sessions under
   Q and under P in closed form (lognormal factors, compound-Poisson vol jumps).
 * :func:`solve_theta` root-finds the SSVI ATM total variance θ whose model-free (VIX-formula) variance
-  equals a target, through a tabulated ratio MFV(θ)/θ.
+  equals a target, through a tabulated ratio MFV(θ)/θ; :func:`model_free_variance` is its inverse (used
+  after scheduled-event variance has been added to θ, spec §3.5).
 * :func:`cboe_vix` runs the Cboe VIX methodology on quoted chains.
 
 References: J. Gatheral, A. Jacquier, "Arbitrage-free SVI volatility surfaces", Quant. Finance 14(1), 2014,
@@ -150,6 +151,22 @@ def solve_theta(
             th = target[sel] / _ratio(th, rho[sel], table)
         theta[sel] = th
     return theta
+
+
+def model_free_variance(
+    theta: np.ndarray, rho: np.ndarray, eta: np.ndarray, gamma: float, eta_values: tuple[float, ...]
+) -> np.ndarray:
+    """Model-free (VIX-formula) total variance of the SSVI slices ``(θ, ρ, η, γ)``: θ · MFV(θ, ρ)/θ.
+
+    The inverse of :func:`solve_theta` (same tables, so ``model_free_variance(solve_theta(v)) ≈ v``).
+    ``eta`` takes values in ``eta_values``.
+    """
+    out = np.full(theta.size, np.nan)
+    for ev in eta_values:
+        sel = eta == ev
+        if sel.any():
+            out[sel] = theta[sel] * _ratio(theta[sel], rho[sel], mfv_ratio_table(float(ev), float(gamma)))
+    return out
 
 
 # --------------------------------------------------------------------------------------------- Cboe VIX
