@@ -37,6 +37,7 @@ PARAM_COLUMNS: dict[str, int] = {
     "kill_switch_close_all": kb.P_KILL_CLOSE_ALL,
     "cost_per_contract_leg_usd": kb.P_COST_PER_CONTRACT_LEG,
     "kill_switch_recovery_days": kb.P_RECOVERY_DAYS,
+    "stress_limit_pct": kb.P_STRESS_LIMIT_PCT,
 }
 #: regime codes used by the simulator (index into the size multipliers)
 REGIME_CODES: dict[str, int] = {str(r): i for i, r in enumerate(Regime)}
@@ -45,7 +46,7 @@ STATUS_NAMES: dict[int, str] = {
     kb.EXIT_REGIME: "regime_change", kb.EXIT_TIME: "time_stop", kb.EXIT_EXPIRY: "expiry", kb.EXIT_KILL: "kill_switch",
     kb.REJ_BLOCKED: "blocked_by_limits", kb.REJ_ONE_LOT: "one_lot_over_budget", kb.REJ_CAPACITY: "total_risk_cap",
     kb.REJ_MAX_OPEN: "max_open_trades", kb.REJ_UNEXECUTABLE: "unexecutable", kb.REJ_REGIME_ZERO: "regime_size_zero",
-    kb.REJ_NO_PATH: "no_path",
+    kb.REJ_NO_PATH: "no_path", kb.REJ_STRESS: "stress_limit",
 }  # fmt: skip
 
 
@@ -69,6 +70,7 @@ def base_params(settings: Settings) -> np.ndarray[Any, Any]:
     row[kb.P_EXIT_ON_REGIME] = float(ex.exit_on_regime_change)
     row[kb.P_KILL_CLOSE_ALL] = float(r.kill_switch_action is KillSwitchAction.CLOSE)
     row[kb.P_COST_PER_CONTRACT_LEG] = s.commissions.commission_per_contract_usd + s.commissions.reg_fee_per_contract_usd
+    row[kb.P_STRESS_LIMIT_PCT] = r.total_risk_pct  # the book's worst scenario may lose at most the risk budget
     after_days = r.kill_switch_reset is KillSwitchReset.AFTER_DAYS
     row[kb.P_RECOVERY_DAYS] = float(r.kill_switch_recovery_days) if after_days else 0.0
     for regime, code in REGIME_CODES.items():
@@ -123,6 +125,16 @@ def _arr(x: Any, dtype: Any, name: str, n: int | None = None) -> np.ndarray[Any,
     return a
 
 
+def _matrix(x: Any, n: int) -> np.ndarray[Any, Any]:
+    if x is None:
+        return np.zeros((n, 1))
+    a = np.require(np.asarray(x, dtype=np.float64), np.float64, "C")
+    if a.ndim != 2 or a.shape[0] != n:
+        msg = f"stress matrix must have shape ({n}, n_scenarios); got {a.shape}"
+        raise KernelInputError(msg)
+    return np.where(np.isfinite(a), a, 0.0)
+
+
 def simulate(
     n_days: int,
     day_regime: Any,
@@ -143,7 +155,9 @@ def simulate(
     candidates : mapping of str to array_like of shape (n_c,)
         ``signal_day, entry_day, ml_est, legs, is_credit, regime`` (sorted by signal day, then priority).
     paths : mapping of str to array_like
-        ``off`` (n_c + 1) and per row ``day, close_cf, settle_cf, dte, entry_cf, max_loss, max_profit``.
+        ``off`` (n_c + 1) and per row ``day, close_cf, settle_cf, dte, entry_cf, max_loss, max_profit``;
+        optionally ``stress`` (n_rows, n_scenarios) per-share scenario P&L and, in ``candidates``,
+        ``stress`` (n_c, n_scenarios) at the signal day (both default to zeros: no stress cap).
     params : ndarray of shape (n_sets, N_PARAMS)
     equity0 : float
         Starting equity in dollars.
@@ -180,6 +194,7 @@ def simulate(
         *[_arr(paths[name], dtype, name, n_rows) for name, dtype in (
             ("day", np.int64), ("close_cf", np.float64), ("settle_cf", np.float64), ("dte", np.int64),
             ("entry_cf", np.float64), ("max_loss", np.float64), ("max_profit", np.float64))],
+        _matrix(paths.get("stress"), n_rows), _matrix(candidates.get("stress"), n_c),
         prm, float(equity0), eq, oml, nop, blk, k, st, ed, xd, ecf, xcf, pnl,
     )  # fmt: skip
     ps = np.repeat(np.arange(n_p), n_days)

@@ -45,7 +45,8 @@ P_EXIT_ON_REGIME = 11  # 1: exit when the regime differs from the entry regime
 P_KILL_CLOSE_ALL = 12  # 1: the kill switch also closes every open position
 P_COST_PER_CONTRACT_LEG = 13  # $ per contract per leg per side (commission + fees)
 P_RECOVERY_DAYS = 14  # kill switch resets after this many sessions; 0 = never (explicit reset only)
-P_SIZE_MULT = 15  # 5 columns: size multiplier per regime code 0..4
+P_STRESS_LIMIT_PCT = 15  # the book's worst stress-scenario loss after an entry may not exceed this % of equity
+P_SIZE_MULT = 16  # 5 columns: size multiplier per regime code 0..4
 N_PARAMS = P_SIZE_MULT + 5
 
 # exit / status codes of a candidate under one parameter set
@@ -64,6 +65,7 @@ REJ_MAX_OPEN = 13
 REJ_UNEXECUTABLE = 14  # no valid fill on the entry day
 REJ_REGIME_ZERO = 15  # the regime multiplier floors the size to 0
 REJ_NO_PATH = 16
+REJ_STRESS = 17  # the stress grid's worst case of book + candidate breaches the stress limit
 
 
 @njit(**SERIAL)
@@ -87,6 +89,21 @@ def _exit_reason_nb(pr: Any, c: int, row: int, first: int, t: int, day_regime: A
     if killed != 0 and pr[P_KILL_CLOSE_ALL] > 0:
         return EXIT_KILL
     return -1
+
+
+@njit(**SERIAL)
+def _stress_cap_nb(book: Any, cand: Any, c: int, limit_usd: float) -> int:
+    """Most contracts of candidate ``c`` keeping every scenario's book P&L above ``-limit_usd`` (-1: no cap)."""
+    cap = -1
+    for j in range(book.size):
+        room = book[j] + limit_usd
+        if room < 0.0:
+            return 0
+        per = cand[c, j] * 100.0
+        if per < 0.0:
+            k = math.floor(room / -per)
+            cap = k if cap < 0 else min(cap, k)
+    return cap
 
 
 @njit(**SERIAL)
@@ -130,6 +147,8 @@ def _simulate_one_nb(
     path_entry_cf: Any,
     path_max_loss: Any,
     path_max_profit: Any,
+    path_stress: Any,
+    cand_stress: Any,
     params: Any,
     equity0: float,
     out_equity: Any,
@@ -168,6 +187,8 @@ def _simulate_one_nb(
     entries = np.empty(n_c, dtype=np.int64)
     n_entries = 0
     next_c = 0
+    n_s = path_stress.shape[1]
+    book = np.zeros(n_s)
     for t in range(n_days):
         if t > 0 and day_week[t] != day_week[t - 1]:
             week_start_eq = prev_eq
@@ -217,11 +238,14 @@ def _simulate_one_nb(
         # 3. mark to market at today's closing fills
         liq = 0.0
         open_ml = 0.0
+        book[:] = 0.0
         for j in range(n_open):
             c = open_ids[j]
             k = out_contracts[p, c]
             liq += path_close_cf[ptr[c]] * k * 100.0
             open_ml += path_max_loss[path_off[c]] * k * 100.0
+            for q in range(n_s):
+                book[q] += path_stress[ptr[c], q] * k * 100.0
         eq = cash + liq
         out_equity[p, t] = eq
         out_open_ml[p, t] = open_ml
@@ -264,12 +288,20 @@ def _simulate_one_nb(
             else:
                 k, status = _size_nb(pr, cand_ml_est[c] * 100.0, eq, open_ml + pending_ml, n_open + n_entries,
                                      cand_regime[c])  # fmt: skip
+                if k > 0:
+                    cap = _stress_cap_nb(book, cand_stress, c, pr[P_STRESS_LIMIT_PCT] / 100.0 * eq)
+                    if 0 <= cap < k:
+                        k = cap
+                        if k < 1:
+                            status = REJ_STRESS
                 out_status[p, c] = status
                 if k > 0:
                     out_contracts[p, c] = k
                     entries[n_entries] = c
                     n_entries += 1
                     pending_ml += cand_ml_est[c] * k * 100.0  # today's estimate: tomorrow's fill is unknown
+                    for q in range(n_s):
+                        book[q] += cand_stress[c, q] * k * 100.0
     # still open at the end: marked at the last day's closing fills
     for j in range(n_open):
         c = open_ids[j]
@@ -298,6 +330,8 @@ def _simulate_nb(
     path_entry_cf: Any,
     path_max_loss: Any,
     path_max_profit: Any,
+    path_stress: Any,
+    cand_stress: Any,
     params: Any,
     equity0: float,
     out_equity: Any,
@@ -317,8 +351,10 @@ def _simulate_nb(
     Candidates are sorted by ``cand_signal_day`` (then priority: earlier rows are sized first). Path arrays
     hold one row per candidate per session from its entry day to its last day (dense, ascending);
     ``path_entry_cf``, ``path_max_loss`` and ``path_max_profit`` are read on a candidate's first row (a NaN
-    entry cashflow is unexecutable). ``path_settle_cf`` is finite only on an expiry day's row. Per-share
-    values; money in dollars (x 100 per contract). Every output cell is written.
+    entry cashflow is unexecutable). ``path_settle_cf`` is finite only on an expiry day's row.
+    ``path_stress`` (n_rows, n_scenarios) is each row's stress-scenario P&L per share and ``cand_stress``
+    (n_c, n_scenarios) a candidate's at its signal day (0 where unknown). Per-share values; money in dollars
+    (x 100 per contract). Every output cell is written.
     """
     for p in prange(params.shape[0]):
         _simulate_one_nb(
@@ -340,6 +376,8 @@ def _simulate_nb(
             path_entry_cf,
             path_max_loss,
             path_max_profit,
+            path_stress,
+            cand_stress,
             params,
             equity0,
             out_equity,

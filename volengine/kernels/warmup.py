@@ -73,6 +73,6 @@ def warmup() -> float:
     i1, f1 = np.zeros(1, dtype=np.int64), np.ones(1)
     f2, i2 = np.ones((1, 1)), np.zeros((1, 1), dtype=np.int64)
     _simulate_nb(1, i1, i1, i1, i1, f1, i1, i1, i1, np.array([0, 1], dtype=np.int64), i1, f1, f1, i1, f1, f1, f1,
-                 np.ones((1, N_PARAMS)), 1.0, f2, f2.copy(), i2, np.zeros((1, 1), dtype=np.int8), i2.copy(),
+                 f2.copy(), f2.copy(), np.ones((1, N_PARAMS)), 1.0, f2, f2.copy(), i2, np.zeros((1, 1), dtype=np.int8), i2.copy(),
                  i2.copy(), i2.copy(), i2.copy(), f2.copy(), f2.copy(), f2.copy())  # fmt: skip
     return time.perf_counter() - t0

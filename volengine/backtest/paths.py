@@ -1,0 +1,245 @@
+"""Quote paths of candidate structures: every leg on every session from entry to expiry, filled and marked.
+
+For each candidate (a structure chosen at the close of its signal day) :func:`build_paths` lays out one row per
+session from its entry day (the next session) to its front expiry (or the end of data) and computes, per share:
+
+* ``entry_cf`` (entry day only): the opening fills of all legs, NaN when a leg has no valid quote that day
+  (the order is unexecutable; entries never fill on model prices);
+* ``close_cf``: what closing every leg at that day's quotes would bring in under the fill model (sell at
+  ``ask − f·w``, buy at ``bid + f·w``, ``w = ask − bid``, ``f`` by leg count; ``f = 1`` is bid/ask);
+* ``settle_cf`` (front-expiry day only): expiring legs at intrinsic on the settlement price (AM-settled series
+  on the session's open, PM on its close, unadjusted), legs of later expiries at their closing fills;
+* ``model_marked``: a leg had no valid quote and was marked from that day's chain (IV of the nearest listed
+  strike of the same expiry and right, priced with Black-76 on the chain's forward); without any quote of its
+  chain the leg's last mark carries forward. A trade is never dropped for a missing quote;
+* ``max_loss`` / ``max_profit`` at the entry fill: the signal-day values shifted by the fill difference
+  (exact: the expiry payoff does not depend on the price paid).
+
+Every value of a row uses quotes of that row's day only (and the path's earlier days for carried marks).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import polars as pl
+
+from volengine.config import Settings
+from volengine.config.enums import FillModel
+from volengine.kernels import black_price
+from volengine.risk.stress import scenario_grid, stress_pnl
+
+LEG_KEY = ("underlying", "expiration", "strike", "right")
+
+
+def fill_fraction(settings: Settings, n_legs: pl.Expr) -> pl.Expr:
+    """Share f of the bid/ask width conceded per fill, by leg count (conservative model: 1)."""
+    fs = settings.fills
+    if fs.model is FillModel.CONSERVATIVE:
+        return pl.lit(1.0)
+    table = list(fs.spread_fraction_by_legs)
+    expr = pl.lit(table[-1])
+    for i in range(len(table) - 1, 0, -1):
+        expr = pl.when(n_legs <= i).then(pl.lit(table[i - 1])).otherwise(expr)
+    return expr
+
+
+def _leg_days(structures: pl.DataFrame, legs: pl.DataFrame, days: pl.Series) -> pl.DataFrame:
+    """One row per (candidate, leg, session) from the entry session to the front expiry (or the last day)."""
+    day_idx = pl.DataFrame({"date": days}).with_row_index("day").with_columns(pl.col("day").cast(pl.Int64))
+    s = structures.join(day_idx, on="date", how="left").rename({"day": "signal_day"})
+    last = day_idx.height - 1
+    exp_day = day_idx.rename({"date": "expiration", "day": "exp_day"})
+    s = (
+        s.join_asof(exp_day.sort("expiration"), on="expiration", strategy="backward")
+        .with_columns(
+            (pl.col("signal_day") + 1).alias("entry_day"),
+            pl.min_horizontal(pl.col("exp_day").fill_null(last), pl.lit(last)).alias("last_day"),
+        )
+        .filter(pl.col("entry_day") <= pl.col("last_day"))
+    )
+    spans = (
+        s.select("candidate", "underlying", "entry_day", "last_day", "n_legs")
+        .with_columns(pl.int_ranges("entry_day", pl.col("last_day") + 1).alias("day"))
+        .explode("day")
+    )
+    out = spans.join(legs, on="candidate", how="inner").join(day_idx, on="day", how="left")
+    return out.sort("candidate", "leg", "day")
+
+
+def _quotes_on_path(rows: pl.DataFrame, contracts: pl.DataFrame) -> pl.DataFrame:
+    """Attach each leg-day's own quote, else a model mark from that day's chain (nearest listed strike's IV)."""
+    cols = ["underlying", "date", "expiration", "strike", "right", "bid", "ask", "mid", "iv", "forward", "disc", "t"]
+    q = contracts.select(cols).with_columns(pl.col("underlying").cast(pl.String))
+    on = ["underlying", "date", "expiration", "strike", "right"]
+    r = rows.with_columns(pl.col("underlying").cast(pl.String)).join(q, on=on, how="left", suffix="_q")
+    chain = (
+        q.filter(pl.col("iv").is_finite())
+        .select("underlying", "date", "expiration", "right", pl.col("strike").alias("k_near"), "iv", "forward",
+                "disc", "t")
+        .sort("k_near")
+    )  # fmt: skip
+    near = (
+        r.select("candidate", "leg", "day", "underlying", "date", "expiration", "right", "strike")
+        .sort("strike")
+        .join_asof(chain, left_on="strike", right_on="k_near", by=["underlying", "date", "expiration", "right"],
+                   strategy="nearest", check_sortedness=False)  # both sides are sorted by strike
+        .select("candidate", "leg", "day", pl.col("iv").alias("iv_model"), pl.col("forward").alias("f_model"),
+                pl.col("disc").alias("d_model"), pl.col("t").alias("t_model"))
+    )  # fmt: skip
+    r = r.join(near, on=["candidate", "leg", "day"], how="left").sort("candidate", "leg", "day")
+    is_call = (r["right"] == "C").to_numpy()
+    model = black_price(
+        r["f_model"].fill_null(np.nan).to_numpy(), r["strike"].to_numpy(), r["t_model"].fill_null(np.nan).to_numpy(),
+        r["d_model"].fill_null(np.nan).to_numpy(), r["iv_model"].fill_null(np.nan).to_numpy(), is_call,
+    )  # fmt: skip
+    valid = pl.col("mid").is_not_null()
+    return (
+        r.with_columns(pl.Series("model_mid", model).fill_nan(None))
+        .with_columns(
+            pl.when(valid).then(pl.col("mid")).otherwise(pl.col("model_mid")).alias("mark"),
+            pl.when(valid).then(pl.col("ask") - pl.col("bid")).alias("width"),
+            (~valid).alias("model_marked"),
+        )
+        .with_columns(
+            pl.col("mark").forward_fill().over("candidate", "leg"),
+            pl.col("width").forward_fill().over("candidate", "leg").fill_null(0.0),
+        )
+    )
+
+
+def _settlement_prices(bars: pl.DataFrame) -> pl.DataFrame:
+    return bars.select(
+        pl.col("underlying").cast(pl.String), pl.col("date").alias("expiration"),
+        pl.col("open").alias("s_open"), pl.col("close").alias("s_close"),
+    )  # fmt: skip
+
+
+def build_paths(
+    structures: pl.DataFrame,
+    legs: pl.DataFrame,
+    contracts: pl.DataFrame,
+    bars: pl.DataFrame,
+    days: pl.Series,
+    settings: Settings | None = None,
+) -> tuple[pl.DataFrame, dict[str, np.ndarray[Any, Any]]]:
+    """Paths of the valid candidates and the simulator's flat path arrays.
+
+    Parameters
+    ----------
+    structures : polars.DataFrame
+        One row per candidate: ``candidate`` (0..n-1, the simulator's order), underlying, date (signal day),
+        expiration (front), n_legs, entry_cashflow_points, max_loss_points, max_profit_points (signal-day fills).
+    legs : polars.DataFrame
+        ``candidate, leg, expiration, strike, right, qty, settlement`` per leg.
+    contracts : polars.DataFrame
+        Per-contract analytics of every day (:func:`volengine.analytics.contracts.contract_analytics`).
+    bars : polars.DataFrame
+        Underlying bars (open, close unadjusted) for settlement prices.
+    days : polars.Series
+        The day axis (sorted sessions).
+    settings : Settings, optional
+
+    Returns
+    -------
+    (polars.DataFrame, dict)
+        The per-(candidate, day) path frame and the arrays ``off, day, close_cf, settle_cf, dte, entry_cf,
+        max_loss, max_profit, stress`` of :func:`volengine.backtest.simulate.simulate` (``off`` over all
+        candidates, empty runs for candidates without a path; ``stress`` the per-share P&L of each row's
+        structure in each scenario of :func:`volengine.risk.scenario_grid`).
+    """
+    s = settings or Settings()
+    rows = _leg_days(structures, legs, days)
+    r = _quotes_on_path(rows, contracts)
+    r = r.with_columns(
+        pl.when(pl.col("model_marked")).then(pl.col(a)).otherwise(pl.col(b)).alias(f"_{b}")
+        for a, b in (("iv_model", "iv"), ("f_model", "forward"), ("t_model", "t"), ("d_model", "disc"))
+    )
+    f = fill_fraction(s, pl.col("n_legs"))
+    q = pl.col("qty").cast(pl.Float64)
+    real = ~pl.col("model_marked")
+    w = pl.col("width")
+    # one fill model for entries, marks and exits: concede f of the width (model marks: around the mark)
+    sell_px = pl.when(real).then(pl.col("ask") - f * w).otherwise(pl.col("mark") - (f - 0.5) * w)
+    buy_px = pl.when(real).then(pl.col("bid") + f * w).otherwise(pl.col("mark") + (f - 0.5) * w)
+    close_px = pl.when(q > 0).then(sell_px).otherwise(buy_px)
+    open_px = pl.when(q > 0).then(buy_px).otherwise(sell_px)
+    settle = _settlement_prices(bars)
+    r = r.join(settle, on=["underlying", "expiration"], how="left").with_columns(
+        pl.when(pl.col("settlement").cast(pl.String) == "AM").then("s_open").otherwise("s_close").alias("s_settle")
+    ).with_columns(
+        pl.when(pl.col("right") == "C").then((pl.col("s_settle") - pl.col("strike")).clip(0))
+        .otherwise((pl.col("strike") - pl.col("s_settle")).clip(0)).alias("intrinsic"),
+        (q * close_px).alias("leg_close_cf"),
+        pl.when(real).then(-q * open_px).alias("leg_entry_cf"),
+    )  # fmt: skip
+    r = r.with_columns(
+        pl.when(pl.col("date") == pl.col("expiration")).then(q * pl.col("intrinsic")).otherwise("leg_close_cf")
+        .alias("leg_settle_cf"),
+    )  # fmt: skip
+    moves, shifts = scenario_grid(s)
+    leg_stress = stress_pnl(*(r[c].fill_null(np.nan).to_numpy() for c in ("_forward", "strike", "_t", "_disc", "_iv")),
+                            (r["right"] == "C").to_numpy(), r["qty"].to_numpy(), moves, shifts)  # fmt: skip
+    leg_stress = np.where(np.isfinite(leg_stress), leg_stress, 0.0)
+    path = (
+        r.group_by("candidate", "day", maintain_order=True)
+        .agg(
+            pl.col("date").first(),
+            pl.col("leg_close_cf").sum().alias("close_cf"),
+            pl.col("leg_settle_cf").sum().alias("settle_all"),
+            (pl.col("date") == pl.col("expiration")).any().alias("is_expiry"),
+            pl.col("leg_entry_cf").sum().alias("entry_all"),
+            pl.col("leg_entry_cf").is_null().any().alias("entry_missing"),
+            pl.col("model_marked").any(),
+            (pl.col("expiration") - pl.col("date")).dt.total_days().min().alias("dte"),
+        )
+        .sort("candidate", "day")
+    )
+    head = structures.select("candidate", "entry_cashflow_points", "max_loss_points", "max_profit_points")
+    path = path.join(head, on="candidate", how="left").with_columns(
+        pl.col("day").rank("ordinal").over("candidate").alias("_k")
+    ).with_columns(
+        pl.when((pl.col("_k") == 1) & ~pl.col("entry_missing")).then("entry_all").alias("entry_cf"),
+        pl.when(pl.col("is_expiry")).then("settle_all").alias("settle_cf"),
+    ).with_columns(
+        (pl.col("max_loss_points") + pl.col("entry_cashflow_points") - pl.col("entry_cf").first().over("candidate"))
+        .alias("max_loss"),
+        (pl.col("max_profit_points") - pl.col("entry_cashflow_points") + pl.col("entry_cf").first().over("candidate"))
+        .alias("max_profit"),
+    )  # fmt: skip
+    # rows of r are sorted by (candidate, leg, day) and the path by (candidate, day): sum the legs per path row
+    key = pl.DataFrame({"candidate": r["candidate"], "day": r["day"]})
+    row_of = key.join(path.select("candidate", "day").with_row_index("_row"), on=["candidate", "day"], how="left",
+                      maintain_order="left")["_row"].to_numpy()  # fmt: skip
+    stress = np.zeros((path.height, moves.size))
+    np.add.at(stress, row_of, leg_stress)
+    n_c = structures.height
+    counts = np.bincount(path["candidate"].to_numpy(), minlength=n_c) if path.height else np.zeros(n_c, dtype=int)
+    arrays = {"off": np.concatenate([[0], np.cumsum(counts)]).astype(np.int64)}
+    for name in ("day", "close_cf", "settle_cf", "dte", "entry_cf", "max_loss", "max_profit"):
+        arrays[name] = path[name].cast(pl.Float64).fill_null(np.nan).to_numpy()
+    arrays["day"] = arrays["day"].astype(np.int64)
+    arrays["dte"] = np.nan_to_num(arrays["dte"], nan=0).astype(np.int64)
+    arrays["stress"] = stress
+    return path.drop("_k", "entry_all", "settle_all"), arrays
+
+
+def candidate_stress(structures: pl.DataFrame, legs: pl.DataFrame, contracts: pl.DataFrame,
+                     settings: Settings | None = None) -> np.ndarray[Any, Any]:  # fmt: skip
+    """Stress-scenario P&L per share of each candidate on its signal day, shape (n_candidates, n_scenarios)."""
+    s = settings or Settings()
+    moves, shifts = scenario_grid(s)
+    on = ["underlying", "date", "expiration", "strike", "right"]
+    q = contracts.select(*on, "iv", "forward", "t", "disc").with_columns(pl.col("underlying").cast(pl.String))
+    r = (
+        legs.drop("iv", strict=False)
+        .join(structures.select("candidate", "date"), on="candidate", how="left")
+        .with_columns(pl.col("underlying").cast(pl.String))
+        .join(q, on=on, how="left")
+    )
+    pnl = stress_pnl(*(r[c].fill_null(np.nan).to_numpy() for c in ("forward", "strike", "t", "disc", "iv")),
+                     (r["right"] == "C").to_numpy(), r["qty"].to_numpy(), moves, shifts)  # fmt: skip
+    out = np.zeros((structures.height, moves.size))
+    np.add.at(out, r["candidate"].to_numpy(), np.where(np.isfinite(pnl), pnl, 0.0))
+    return out
