@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import sys
+import tempfile
 from pathlib import Path
 
 import numpy as np
@@ -12,6 +13,8 @@ from hypothesis import HealthCheck, settings
 
 # tests/reference holds the slow twins and reference generators
 sys.path.insert(0, str(Path(__file__).parent / "reference"))
+# caches written by tests (synthetic markets, the pipeline's derived results) never land in the user's home
+os.environ.setdefault("VOLENGINE_CACHE", tempfile.mkdtemp(prefix="volengine-test-cache-"))
 
 settings.register_profile("dev", max_examples=60, deadline=None)
 settings.register_profile(

@@ -315,16 +315,14 @@ def run_pipeline(
     keep_contracts : bool, keyword-only
         Also return the per-contract frame (computed afresh, never cached).
     use_cache : bool, keyword-only
-        For Store sources, reuse the cached chain stage of unchanged partitions
-        (:mod:`volengine.analytics.chains`); results are identical either way.
+        For Store sources, reuse a cached run on exactly the same stored data, end date, underlyings, settings
+        and universe, else the cached chain stage of unchanged partitions (:mod:`volengine.analytics.chains`);
+        results are identical either way.
 
     Returns
     -------
     PipelineResult
     """
-    from volengine.analytics.columns import EDGE_COPIES
-    from volengine.edges import detect
-
     s = settings or Settings()
     uni = universe or load_universe()
     first, last = _as_date(start, "start"), _as_date(end, "end")
@@ -332,6 +330,48 @@ def run_pipeline(
     t0 = time.perf_counter()
     tables = load_tables(source, [n.upper() for n in names] if names else None, None, last)
     timings: dict[str, float] = {"load": time.perf_counter() - t0}
+    key = None
+    if tables.store is not None and use_cache and not keep_contracts:
+        from volengine.analytics.chains import read_result, result_key
+        from volengine.config import settings_fingerprint
+
+        key = result_key(tables.store, tables.underlyings, last, settings_fingerprint(s) + settings_fingerprint(uni))
+        hit = read_result(key)
+        if hit is not None:
+            timings["cache"] = time.perf_counter() - t0
+            return _result(hit["features"], hit["expiries"], None, s, timings, {}, {}, first)
+    features, expiries, contracts, rows, detail = _run_stages(tables, s, uni, timings, keep_contracts=keep_contracts,
+                                                              use_cache=use_cache)  # fmt: skip
+    if key is not None:
+        from volengine.analytics.chains import write_result
+
+        write_result(key, {"features": features, "expiries": expiries})
+    return _result(features, expiries, contracts, s, timings, rows, detail, first)
+
+
+def _result(features: pl.DataFrame, expiries: pl.DataFrame, contracts: pl.DataFrame | None, s: Settings,
+            timings: dict[str, float], rows: dict[str, int], detail: dict[str, float],
+            first: date | None) -> PipelineResult:  # fmt: skip
+    if first is not None:
+        features = features.filter(pl.col("date") >= first)
+    return PipelineResult(
+        features=features.with_columns(pl.col("underlying").cast(pl.Categorical)),
+        expiries=expiries,
+        contracts=contracts,
+        settings=s,
+        timings=timings,
+        rows=rows,
+        detail=detail,
+    )
+
+
+def _run_stages(
+    tables: Tables, s: Settings, uni: Universe, timings: dict[str, float], *, keep_contracts: bool, use_cache: bool
+) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame | None, dict[str, int], dict[str, float]]:
+    """Every stage over every underlying of ``tables``; the whole history, before the ``start`` filter."""
+    from volengine.analytics.columns import EDGE_COPIES
+    from volengine.edges import detect
+
     rows: dict[str, int] = {}
     detail: dict[str, float] = {}
     frames, chains, contracts = [], [], []
@@ -348,18 +388,8 @@ def run_pipeline(
     edges = detect(features, s).drop(EDGE_COPIES, strict=False)
     features = features.join(edges, on=list(DAY_KEY), how="left")
     timings["edges"] = time.perf_counter() - t0
-    if first is not None:
-        features = features.filter(pl.col("date") >= first)
     expiries = pl.concat(chains, how="diagonal_relaxed") if chains else pl.DataFrame()
-    return PipelineResult(
-        features=features.with_columns(pl.col("underlying").cast(pl.Categorical)),
-        expiries=expiries,
-        contracts=pl.concat(contracts) if contracts else None,
-        settings=s,
-        timings=timings,
-        rows=rows,
-        detail=detail,
-    )
+    return features, expiries, pl.concat(contracts) if contracts else None, rows, detail
 
 
 def analyze(

@@ -24,7 +24,7 @@ from volengine.analytics.contracts import contract_analytics
 from volengine.analytics.gamma import dealer_gamma
 from volengine.analytics.surface import daily_surface, expiry_summary
 from volengine.config import Settings
-from volengine.datasets.synthetic.store_io import write_parquet_atomic
+from volengine.data.atomic import write_parquet_atomic
 
 if TYPE_CHECKING:
     from volengine.data.store import Store
@@ -134,3 +134,39 @@ def cached_chain_stage(
                 write_parquet_atomic(getattr(stage, p), path)
         out.append(stage)
     return ChainStage.concat(out)
+
+
+#: result-cache entries kept (oldest pruned first); each holds one run's per-day and per-chain frames
+RESULT_CACHE_KEEP = 32
+
+
+def result_key(store: Store, underlyings: tuple[str, ...], end: date | None, fingerprint: str) -> str:
+    """Content key of a whole pipeline run on ``store``: every stored partition it can read (up to ``end``),
+    the underlyings, the end date, the settings/universe ``fingerprint`` and :data:`STAGE_VERSION`."""
+    used = []
+    for name, ds in sorted(store.manifest()["datasets"].items()):
+        for key, entry in sorted(ds.get("partitions", {}).items()):
+            if end is not None and name != "events" and date.fromisoformat(entry["min_date"]) > end:
+                continue
+            used.append((name, key, entry["sha256"]))
+    text = json.dumps([STAGE_VERSION, list(underlyings), None if end is None else end.isoformat(), fingerprint, used])
+    return hashlib.sha256(text.encode()).hexdigest()[:32]
+
+
+def read_result(key: str) -> dict[str, pl.DataFrame] | None:
+    """The frames cached under ``key`` (``features``, ``expiries``), or None."""
+    paths = {p: cache_dir() / "results" / f"{key}-{p}.parquet" for p in ("features", "expiries")}
+    if not all(path.exists() for path in paths.values()):
+        return None
+    return {p: pl.read_parquet(path) for p, path in paths.items()}
+
+
+def write_result(key: str, frames: dict[str, pl.DataFrame]) -> None:
+    """Cache a run's frames under ``key`` (atomic writes) and prune the oldest entries."""
+    root = cache_dir() / "results"
+    for p, frame in frames.items():
+        write_parquet_atomic(frame, root / f"{key}-{p}.parquet")
+    entries = sorted(root.glob("*-features.parquet"), key=lambda q: q.stat().st_mtime)
+    for old in entries[:-RESULT_CACHE_KEEP]:
+        for p in frames:
+            (root / old.name.replace("-features.parquet", f"-{p}.parquet")).unlink(missing_ok=True)

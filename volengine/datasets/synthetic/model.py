@@ -12,7 +12,6 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-from scipy.signal import lfilter
 
 from volengine.datasets.synthetic.params import EPISODE_KINDS, REGIMES, Profile, SyntheticParams
 
@@ -113,6 +112,8 @@ def simulate_latent(
     drive_f = xif * ef + jv
     drive_s[0] = p.slow_sd * sh["a"][0]
     drive_f[0] = p.fast_sd * sh["b"][0]  # the first day's state is a stationary draw
+    from scipy.signal import lfilter  # scipy.signal costs seconds to import: only when generating
+
     y_s = lfilter([1.0], [1.0, -phs], drive_s)
     y_f = lfilter([1.0], [1.0, -phf], drive_f)
     m = p.m + np.log(prof.vol_scale)

@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-import os
-import tempfile
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
 import numpy as np
-import polars as pl
 
+from volengine.data.atomic import write_parquet_atomic
 from volengine.datasets.synthetic.market import calendar, events_table, generate_underlying, rates_table
 from volengine.datasets.synthetic.params import GENERATOR_VERSION, SyntheticParams, params_hash
 
@@ -21,21 +19,6 @@ def end_for_years(start: str, years: float) -> str:
     """ISO end date ``years`` (365.25-day) years after ``start``, minus one day."""
     days = round(years * 365.25) - 1
     return str(np.datetime64(str(start), "D") + np.timedelta64(max(days, 1), "D"))
-
-
-def write_parquet_atomic(frame: pl.DataFrame, path: Path) -> None:
-    """Write ``frame`` to ``path`` through a temp file in the same directory, fsync and ``os.replace``."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            frame.write_parquet(fh)
-            fh.flush()
-            os.fsync(fh.fileno())
-        Path(tmp).replace(path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 def generate_into_store(
