@@ -148,3 +148,33 @@ def segment_offsets(segment: Any, n: int) -> np.ndarray[Any, Any]:
         )
         raise KernelInputError(msg)
     return offsets
+
+
+def int_arg(value: Any, name: str, minimum: int) -> int:
+    """``value`` as an int >= ``minimum`` (bools refused), else a KernelInputError naming ``name``."""
+    import operator
+
+    try:
+        if isinstance(value, bool | np.bool_):
+            raise TypeError
+        out = operator.index(value)
+    except TypeError:
+        msg = f"argument '{name}' must be an integer >= {minimum}; got {value!r}"
+        raise KernelInputError(msg) from None
+    if out < minimum:
+        msg = f"argument '{name}' must be >= {minimum}; got {out}"
+        raise KernelInputError(msg)
+    return out
+
+
+def array_1d(value: Any, name: str, dtype: Any = np.float64) -> np.ndarray[Any, Any]:
+    """``value`` as a read-only, C-contiguous 1-D array of ``dtype``, else a KernelInputError naming ``name``."""
+    try:
+        arr = np.require(np.asarray(value), dtype, "C")
+    except (TypeError, ValueError) as exc:
+        msg = f"argument '{name}' cannot be converted to {np.dtype(dtype).name}: {exc}"
+        raise KernelInputError(msg) from exc
+    if arr.ndim != 1:
+        msg = f"argument '{name}' must be 1-D; got shape {arr.shape}"
+        raise KernelInputError(msg)
+    return readonly(arr)

@@ -22,7 +22,7 @@ from numba import njit, prange
 
 from volengine.errors import KernelInputError
 from volengine.kernels._flags import PARALLEL, SCALAR
-from volengine.kernels._wrap import out_buffer, readonly, segment_offsets
+from volengine.kernels._wrap import array_1d, out_buffer, segment_offsets
 from volengine.kernels.enums import RVMethod
 
 _C2C = int(RVMethod.CLOSE_TO_CLOSE)
@@ -353,18 +353,6 @@ def _method_code(method: Any) -> int:
     raise KernelInputError(msg)
 
 
-def _price_array(value: Any, name: str) -> np.ndarray[Any, Any]:
-    try:
-        arr = np.require(np.asarray(value), np.float64, "C")
-    except (TypeError, ValueError) as exc:
-        msg = f"argument '{name}' cannot be converted to float64: {exc}"
-        raise KernelInputError(msg) from exc
-    if arr.ndim != 1:
-        msg = f"argument '{name}' must be 1-D; got shape {arr.shape}"
-        raise KernelInputError(msg)
-    return readonly(arr)
-
-
 def _window_value(window: Any) -> int:
     try:
         if isinstance(window, bool | np.bool_):
@@ -478,7 +466,7 @@ def realized_vol(
     array([   nan,    nan, 0.2797, 0.2802])
     """
     code = _method_code(method)
-    close_arr = _price_array(close, "close")
+    close_arr = array_1d(close, "close")
     n = close_arr.shape[0]
     fields = []
     for value, name in ((open, "open"), (high, "high"), (low, "low")):
@@ -488,7 +476,7 @@ def realized_vol(
                 raise KernelInputError(msg)
             fields.append(close_arr)
             continue
-        arr = _price_array(value, name)
+        arr = array_1d(value, name)
         if arr.shape[0] != n:
             msg = f"argument '{name}' must have the length of 'close' ({n}); got {arr.shape[0]}"
             raise KernelInputError(msg)

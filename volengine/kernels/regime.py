@@ -16,7 +16,6 @@ and decision matrices have one column per regime, column ``j`` holding regime co
 from __future__ import annotations
 
 import math
-import operator
 from typing import Any
 
 import numpy as np
@@ -24,46 +23,13 @@ from numba import njit
 
 from volengine.errors import KernelInputError
 from volengine.kernels._flags import SERIAL
-from volengine.kernels._wrap import out_buffer, readonly, segment_offsets
+from volengine.kernels._wrap import array_1d, int_arg, segment_offsets
+from volengine.kernels.realized import realized_vol
 
 #: number of regimes scored (the columns of a decision matrix)
 N_REGIMES = 5
 
 # ----------------------------------------------------------------------------------------------- kernels
-
-
-@njit(**SERIAL)
-def _trailing_log_vol_nb(price: Any, offsets: Any, window: int, periods_per_year: float, out: Any) -> None:
-    """Annualized sample std (ddof 1) of the last ``window`` log returns, per row, into ``out``.
-
-    ``price`` float64 (n,), ``offsets`` int64 (n_segments + 1,), ``window`` >= 2. Row i reads the
-    ``window + 1`` prices ``i - window .. i`` of its segment; it is NaN when fewer exist or when one of them
-    is NaN, infinite or <= 0. Exact two-pass variance: a window of equal returns gives exactly 0.
-    """
-    for s in range(offsets.size - 1):
-        lo = offsets[s]
-        for i in range(lo, offsets[s + 1]):
-            if i - lo < window:
-                out[i] = np.nan
-                continue
-            total = 0.0
-            is_bad = False
-            for j in range(i - window + 1, i + 1):
-                a = price[j - 1]
-                b = price[j]
-                if not (a > 0.0 and b > 0.0 and a < math.inf and b < math.inf):
-                    is_bad = True
-                    break
-                total += math.log(b / a)
-            if is_bad:
-                out[i] = np.nan
-                continue
-            mean = total / window
-            ss = 0.0
-            for j in range(i - window + 1, i + 1):
-                d = math.log(price[j] / price[j - 1]) - mean
-                ss += d * d
-            out[i] = math.sqrt(ss / (window - 1) * periods_per_year)
 
 
 @njit(**SERIAL)
@@ -188,35 +154,9 @@ def _hysteresis_nb(
 
 
 #: compiled array kernels called by the wrappers
-KERNELS = [_trailing_log_vol_nb, _trailing_high_nb, _hysteresis_nb]
+KERNELS = [_trailing_high_nb, _hysteresis_nb]
 
 # ---------------------------------------------------------------------------------------------- wrappers
-
-
-def _count(value: Any, name: str, minimum: int) -> int:
-    try:
-        if isinstance(value, bool | np.bool_):
-            raise TypeError
-        out = operator.index(value)
-    except TypeError:
-        msg = f"argument '{name}' must be an integer >= {minimum}; got {value!r}"
-        raise KernelInputError(msg) from None
-    if out < minimum:
-        msg = f"argument '{name}' must be >= {minimum}; got {out}"
-        raise KernelInputError(msg)
-    return out
-
-
-def _array(value: Any, name: str, dtype: Any) -> np.ndarray[Any, Any]:
-    try:
-        arr = np.require(np.asarray(value), dtype, "C")
-    except (TypeError, ValueError) as exc:
-        msg = f"argument '{name}' cannot be converted to {np.dtype(dtype).name}: {exc}"
-        raise KernelInputError(msg) from exc
-    if arr.ndim != 1:
-        msg = f"argument '{name}' must be 1-D; got shape {arr.shape}"
-        raise KernelInputError(msg)
-    return readonly(arr)
 
 
 def _finite_number(value: Any, name: str, *, is_positive: bool) -> float:
@@ -265,13 +205,9 @@ def trailing_log_vol(
     >>> trailing_log_vol([100.0, 101.0, 99.5, 100.5], 2).round(4)
     array([   nan,    nan, 0.2797, 0.2802])
     """
-    arr = _array(price, "price", np.float64)
-    w = _count(window, "window", 2)
-    ppy = _finite_number(periods_per_year, "periods_per_year", is_positive=True)
-    offsets = segment_offsets(segment, arr.shape[0])
-    res = out_buffer(out, arr.shape)
-    _trailing_log_vol_nb(arr, offsets, w, ppy, res)
-    return res
+    # one close-to-close estimator in the engine: realized_vol's, exact under truncation
+    return realized_vol(None, None, None, price, window, method="close_to_close", segment=segment,
+                        periods_per_year=periods_per_year, out=out)  # fmt: skip
 
 
 def trailing_high(price: Any, window: int, *, segment: Any = None) -> tuple[np.ndarray[Any, Any], np.ndarray[Any, Any]]:
@@ -299,8 +235,8 @@ def trailing_high(price: Any, window: int, *, segment: Any = None) -> tuple[np.n
     >>> dd.round(3), days
     (array([   nan,    nan, -0.333, -0.5  ]), array([nan, nan,  1.,  2.]))
     """
-    arr = _array(price, "price", np.float64)
-    w = _count(window, "window", 1)
+    arr = array_1d(price, "price", np.float64)
+    w = int_arg(window, "window", 1)
     offsets = segment_offsets(segment, arr.shape[0])
     drawdown = np.empty(arr.shape)
     days = np.empty(arr.shape)
@@ -362,19 +298,19 @@ def hysteresis(
     if codes.size and (codes.min() < 0 or codes.max() > N_REGIMES):
         msg = f"argument 'raw' must hold regime codes 0..{N_REGIMES}; got values {codes.min()}..{codes.max()}"
         raise KernelInputError(msg)
-    raw_arr = _array(codes, "raw", np.int8)
+    raw_arr = array_1d(codes, "raw", np.int8)
     n = raw_arr.shape[0]
     dec = np.asarray(decision, dtype=np.float64)
     if dec.size != n * N_REGIMES or (dec.ndim == 2 and dec.shape != (n, N_REGIMES)) or dec.ndim > 2:
         msg = f"argument 'decision' must have shape ({n}, {N_REGIMES}) (one row per raw winner); got {dec.shape}"
         raise KernelInputError(msg)
-    dec_flat = _array(dec.reshape(-1), "decision", np.float64)
-    rank = _array(tie_rank, "tie_rank", np.int64)
+    dec_flat = array_1d(dec.reshape(-1), "decision", np.float64)
+    rank = array_1d(tie_rank, "tie_rank", np.int64)
     if sorted(rank.tolist()) != list(range(N_REGIMES)):
         msg = f"argument 'tie_rank' must be a permutation of 0..{N_REGIMES - 1}; got {rank.tolist()}"
         raise KernelInputError(msg)
-    dwell = _count(min_dwell_days, "min_dwell_days", 0)
-    confirm = _count(confirm_days, "confirm_days", 1)
+    dwell = int_arg(min_dwell_days, "min_dwell_days", 0)
+    confirm = int_arg(confirm_days, "confirm_days", 1)
     margin = _finite_number(switch_margin_score, "switch_margin_score", is_positive=False)
     floor = _finite_number(min_winning_score, "min_winning_score", is_positive=False)
     offsets = segment_offsets(segment, n)

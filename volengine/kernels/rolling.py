@@ -10,7 +10,6 @@ own segment (one underlying), so a result on day t depends on rows ≤ t only.
 from __future__ import annotations
 
 import math
-import operator
 from typing import Any
 
 import numpy as np
@@ -18,7 +17,7 @@ from numba import njit, prange
 
 from volengine.errors import KernelInputError
 from volengine.kernels._flags import PARALLEL
-from volengine.kernels._wrap import out_buffer, readonly, segment_offsets
+from volengine.kernels._wrap import array_1d, int_arg, out_buffer, segment_offsets
 
 # ----------------------------------------------------------------------------------------------- kernels
 
@@ -83,35 +82,14 @@ KERNELS = [_trailing_percentile_nb, _trailing_rank_nb]
 # ---------------------------------------------------------------------------------------------- wrappers
 
 
-def _int_arg(value: Any, name: str, minimum: int) -> int:
-    try:
-        if isinstance(value, bool | np.bool_):
-            raise TypeError
-        out = operator.index(value)
-    except TypeError:
-        msg = f"argument '{name}' must be an integer >= {minimum}; got {value!r}"
-        raise KernelInputError(msg) from None
-    if out < minimum:
-        msg = f"argument '{name}' must be >= {minimum}; got {out}"
-        raise KernelInputError(msg)
-    return out
-
-
 def _prepare(x: Any, window: Any, min_periods: Any, segment: Any) -> tuple[Any, Any, int, int]:
-    try:
-        arr = np.require(np.asarray(x), np.float64, "C")
-    except (TypeError, ValueError) as exc:
-        msg = f"argument 'x' cannot be converted to float64: {exc}"
-        raise KernelInputError(msg) from exc
-    if arr.ndim != 1:
-        msg = f"argument 'x' must be 1-D; got shape {arr.shape}"
-        raise KernelInputError(msg)
-    w = _int_arg(window, "window", 1)
-    m = w if min_periods is None else _int_arg(min_periods, "min_periods", 1)
+    arr = array_1d(x, "x")
+    w = int_arg(window, "window", 1)
+    m = w if min_periods is None else int_arg(min_periods, "min_periods", 1)
     if m > w + 1:
         msg = f"argument 'min_periods' must be <= window + 1 ({w + 1}); got {m}"
         raise KernelInputError(msg)
-    return readonly(arr), segment_offsets(segment, arr.shape[0]), w, m
+    return arr, segment_offsets(segment, arr.shape[0]), w, m
 
 
 def trailing_percentile(
