@@ -16,6 +16,7 @@ from volengine.cli.bench_cmd import bench_app
 from volengine.cli.config_cmd import config_app
 from volengine.cli.data_cmd import data_app
 from volengine.cli.demo_cmd import demo
+from volengine.cli.report_cmd import report_app
 from volengine.cli.signal_cmd import signal
 from volengine.errors import VolEngineError
 
@@ -29,6 +30,7 @@ app = typer.Typer(
 app.add_typer(config_app, name="config")
 app.add_typer(bench_app, name="bench")
 app.add_typer(data_app, name="data")
+app.add_typer(report_app, name="report")
 app.command("demo")(demo)
 app.command("signal")(signal)
 

@@ -25,6 +25,11 @@ def write_atomic(path: Path, write: Callable[[BinaryIO], object]) -> None:
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+    dir_fd = os.open(path.parent, os.O_RDONLY)
+    try:  # the rename itself survives a crash only once the directory entry is on disk
+        os.fsync(dir_fd)
+    finally:
+        os.close(dir_fd)
 
 
 def write_bytes_atomic(data: bytes, path: Path) -> None:
