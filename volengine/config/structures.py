@@ -75,6 +75,15 @@ class StrikeSettings(ConfigModel):
     debit_spread_long_delta_abs: StrictFloat = Field(
         0.50, gt=0, lt=1, description="delta mode: abs(delta) of a debit vertical's long strike."
     )
+    credit_spread_offset_widths: StrictFloat = Field(
+        1.0, ge=0, description="offset mode: k of a credit vertical's short strike at ATM ∓ k·w."
+    )
+    iron_condor_offset_widths: StrictFloat = Field(
+        1.0, ge=0, description="offset mode: k of the iron condor short strikes at ATM ± k·w."
+    )
+    debit_spread_offset_widths: StrictFloat = Field(
+        0.0, ge=0, description="offset mode: k of a debit vertical's long strike at ATM ± k·w."
+    )
     max_substitution_points: StrictFloat = Field(
         5.0, ge=0, description="A substituted (fallback) strike may sit at most this far from its target."
     )

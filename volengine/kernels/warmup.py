@@ -14,7 +14,7 @@ import numpy as np
 
 def all_kernels() -> list[Any]:
     """Every compiled array kernel of ``volengine.kernels`` (for warm-up and meta-tests)."""
-    from volengine.kernels import backtest, bsm, garch, iv, realized, regime, rolling, surface
+    from volengine.kernels import backtest, bsm, garch, iv, payoff, realized, regime, rolling, structures, surface
 
     return [
         *bsm.KERNELS,
@@ -25,6 +25,8 @@ def all_kernels() -> list[Any]:
         *garch.KERNELS,
         *regime.KERNELS,
         *backtest.KERNELS,
+        *payoff.KERNELS,
+        *structures.KERNELS,
     ]
 
 
@@ -72,7 +74,12 @@ def warmup() -> float:
 
     i1, f1 = np.zeros(1, dtype=np.int64), np.ones(1)
     f2, i2 = np.ones((1, 1)), np.zeros((1, 1), dtype=np.int64)
+    b1 = np.zeros((1, 1), dtype=np.int8)
     _simulate_nb(1, i1, i1, i1, i1, f1, i1, i1, i1, np.array([0, 1], dtype=np.int64), i1, f1, f1, i1, f1, f1, f1,
-                 f2.copy(), f2.copy(), np.ones((1, N_PARAMS)), 1.0, f2, f2.copy(), i2, np.zeros((1, 1), dtype=np.int8), i2.copy(),
+                 f2.copy(), f2.copy(), np.ones((1, N_PARAMS)), 1.0, f2, f2.copy(), i2, b1, i2.copy(),
                  i2.copy(), i2.copy(), i2.copy(), f2.copy(), f2.copy(), f2.copy())  # fmt: skip
+    from volengine.kernels import payoff, structures
+
+    payoff.warm()
+    structures.warm()
     return time.perf_counter() - t0
