@@ -62,8 +62,18 @@ def test_a_bad_date_is_a_usage_error_naming_the_option(store_dir: Path) -> None:
     assert "2024-13-01" in result.output
 
 
-@pytest.mark.parametrize("args", [["signal"], ["bench", "pipeline"]])
+@pytest.mark.parametrize("args", [["signal"], ["backtest"], ["bench", "pipeline"]])
 def test_help_has_an_example(args: list[str]) -> None:
     result = runner.invoke(app, [*args, "--help"])
     assert result.exit_code == 0, result.output
     assert "Example" in result.output
+
+
+def test_backtest_command_writes_a_run_directory(store_dir: Path, tmp_path: Path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    monkeypatch.setenv("VOLENGINE_CACHE", str(store_dir.parent / "cache"))
+    result = runner.invoke(app, ["backtest", "--store", str(store_dir), "--runs-dir", str(tmp_path), "--name", "t"])
+    assert result.exit_code == 0, result.output
+    assert "run directory" in result.output
+    (run_dir,) = tmp_path.glob("t-*")
+    assert (run_dir / "metrics.json").is_file()
+    assert (run_dir / "trades.parquet").is_file()

@@ -52,28 +52,33 @@ def _leg_days(structures: pl.DataFrame, legs: pl.DataFrame, days: pl.Series) -> 
     last = day_idx.height - 1
     exp_day = day_idx.rename({"date": "expiration", "day": "exp_day"})
     s = (
-        s.join_asof(exp_day.sort("expiration"), on="expiration", strategy="backward")
+        s.sort("expiration")
+        .join_asof(exp_day.sort("expiration"), on="expiration", strategy="backward")
         .with_columns(
             (pl.col("signal_day") + 1).alias("entry_day"),
             pl.min_horizontal(pl.col("exp_day").fill_null(last), pl.lit(last)).alias("last_day"),
         )
         .filter(pl.col("entry_day") <= pl.col("last_day"))
+        .sort("candidate")
     )
     spans = (
         s.select("candidate", "underlying", "entry_day", "last_day", "n_legs")
         .with_columns(pl.int_ranges("entry_day", pl.col("last_day") + 1).alias("day"))
         .explode("day")
     )
-    out = spans.join(legs, on="candidate", how="inner").join(day_idx, on="day", how="left")
+    leg_cols = legs.select("candidate", "leg", "expiration", "strike", pl.col("right").cast(pl.String), "qty",
+                           "settlement")  # fmt: skip
+    out = spans.join(leg_cols, on="candidate", how="inner").join(day_idx, on="day", how="left")
     return out.sort("candidate", "leg", "day")
 
 
 def _quotes_on_path(rows: pl.DataFrame, contracts: pl.DataFrame) -> pl.DataFrame:
     """Attach each leg-day's own quote, else a model mark from that day's chain (nearest listed strike's IV)."""
     cols = ["underlying", "date", "expiration", "strike", "right", "bid", "ask", "mid", "iv", "forward", "disc", "t"]
-    q = contracts.select(cols).with_columns(pl.col("underlying").cast(pl.String))
+    as_str = [pl.col("underlying").cast(pl.String), pl.col("right").cast(pl.String)]
+    q = contracts.select(cols).with_columns(as_str)
     on = ["underlying", "date", "expiration", "strike", "right"]
-    r = rows.with_columns(pl.col("underlying").cast(pl.String)).join(q, on=on, how="left", suffix="_q")
+    r = rows.with_columns(as_str).join(q, on=on, how="left", suffix="_q")
     chain = (
         q.filter(pl.col("iv").is_finite())
         .select("underlying", "date", "expiration", "right", pl.col("strike").alias("k_near"), "iv", "forward",
@@ -231,11 +236,12 @@ def candidate_stress(structures: pl.DataFrame, legs: pl.DataFrame, contracts: pl
     s = settings or Settings()
     moves, shifts = scenario_grid(s)
     on = ["underlying", "date", "expiration", "strike", "right"]
-    q = contracts.select(*on, "iv", "forward", "t", "disc").with_columns(pl.col("underlying").cast(pl.String))
+    as_str = [pl.col("underlying").cast(pl.String), pl.col("right").cast(pl.String)]
+    q = contracts.select(*on, "iv", "forward", "t", "disc").with_columns(as_str)
     r = (
-        legs.drop("iv", strict=False)
+        legs.drop("iv", "date", strict=False)
         .join(structures.select("candidate", "date"), on="candidate", how="left")
-        .with_columns(pl.col("underlying").cast(pl.String))
+        .with_columns(as_str)
         .join(q, on=on, how="left")
     )
     pnl = stress_pnl(*(r[c].fill_null(np.nan).to_numpy() for c in ("forward", "strike", "t", "disc", "iv")),

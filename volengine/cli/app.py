@@ -12,6 +12,7 @@ from typing import Annotated
 import typer
 
 from volengine import __version__
+from volengine.cli.backtest_cmd import backtest
 from volengine.cli.bench_cmd import bench_app
 from volengine.cli.config_cmd import config_app
 from volengine.cli.data_cmd import data_app
@@ -33,6 +34,7 @@ app.add_typer(data_app, name="data")
 app.add_typer(report_app, name="report")
 app.command("demo")(demo)
 app.command("signal")(signal)
+app.command("backtest")(backtest)
 
 _state = {"debug": False}
 

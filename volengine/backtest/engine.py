@@ -1,0 +1,264 @@
+"""The backtest end to end: pipeline → candidates from edges → structures → quote paths → simulator → run dir.
+
+:func:`run_backtest` is the one call behind ``volengine backtest`` and the demo. Its stages reuse the
+pipeline (:func:`volengine.pipeline.run_pipeline`, the same code as the daily signal), turn every fired edge
+of the strategy book into a structure request on its signal day (the edge → structure map of the day's
+regime; WARMUP days and ``none`` choices trade nothing), build them on that day's chain
+(:func:`volengine.structures.build_structures`), lay out their quote paths
+(:func:`volengine.backtest.paths.build_paths`) and simulate every parameter set at once.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import polars as pl
+
+from volengine.backtest.paths import build_paths, candidate_stress
+from volengine.backtest.simulate import REGIME_CODES, SimResult, param_matrix, simulate
+from volengine.config import Settings, settings_fingerprint
+from volengine.config.enums import Regime, StructureChoice
+
+#: columns of a structure request frame (see :func:`candidate_requests`)
+REQUEST_COLUMNS = {"request_id": pl.Int64, "underlying": pl.String, "date": pl.Date, "edge": pl.String,
+                   "signal": pl.String, "strength": pl.Float64, "regime": pl.String, "choice": pl.String}  # fmt: skip
+#: edge prefixes of the detectors whose signals the default book trades
+DEFAULT_BOOK = ("vrp", "term", "skew", "event", "gamma")
+
+
+@dataclass
+class BacktestRun:
+    """Frames of one backtest over one or more parameter sets (param_set 0 is the settings as given)."""
+
+    equity: pl.DataFrame
+    trades: pl.DataFrame
+    legs: pl.DataFrame
+    requests: pl.DataFrame
+    structures: pl.DataFrame
+    sim: SimResult
+    params: np.ndarray[Any, Any]
+    settings: Settings
+    timings: dict[str, float] = field(default_factory=dict)
+    run_dir: Path | None = None
+
+
+def candidate_requests(features: pl.DataFrame, settings: Settings, book: Sequence[str] = DEFAULT_BOOK) -> pl.DataFrame:
+    """One structure request per fired edge of ``book`` on each (underlying, day), by the regime's edge map.
+
+    Returns
+    -------
+    polars.DataFrame
+        request_id, underlying, date, edge, signal, strength, regime, choice; sorted by date, then strength
+        (descending), then edge: the order in which the simulator sizes them.
+    """
+    emap = settings.structures.edge_map
+    table = pl.DataFrame(
+        [(str(r), str(k), str(c)) for r, row in emap.items() for k, c in row.items()],
+        schema=["regime", "signal", "choice"],
+        orient="row",
+    )
+    parts = []
+    for p in book:
+        if f"{p}_fired" not in features.columns:
+            continue
+        parts.append(
+            features.filter(pl.col(f"{p}_fired"))
+            .select(
+                pl.col("underlying").cast(pl.String), "date", pl.lit(p).alias("edge"),
+                pl.col(f"{p}_signal").cast(pl.String).alias("signal"),
+                pl.col(f"{p}_strength").cast(pl.Float64).alias("strength"),
+                pl.col("regime").cast(pl.String),
+            )
+        )  # fmt: skip
+    if not parts:
+        return pl.DataFrame(schema=REQUEST_COLUMNS)
+    req = (
+        pl.concat(parts)
+        .filter(pl.col("regime").is_in([str(r) for r in Regime]))
+        .join(table, on=["regime", "signal"], how="left")
+        .filter(pl.col("choice").is_not_null() & (pl.col("choice") != str(StructureChoice.NONE)))
+        .sort(["date", "strength", "edge"], descending=[False, True, False])
+        .with_row_index("request_id")
+        .with_columns(pl.col("request_id").cast(pl.Int64))
+    )
+    return req.select(list(REQUEST_COLUMNS))
+
+
+def _trades_frame(run: SimResult, structures: pl.DataFrame, days: pl.Series, legs_model: pl.DataFrame) -> pl.DataFrame:
+    day_dates = pl.DataFrame({"day": np.arange(days.len()), "date": days})
+    t = run.trades.filter(pl.col("contracts") > 0).join(
+        structures.select("candidate", "underlying", "choice", "edge", "signal", "regime", "max_loss_points"),
+        on="candidate",
+        how="left",
+    )
+    return (
+        t.join(day_dates.rename({"day": "entry_day", "date": "entry_date"}), on="entry_day", how="left")
+        .join(day_dates.rename({"day": "exit_day", "date": "exit_date"}), on="exit_day", how="left")
+        .join(legs_model, on="candidate", how="left")
+        .with_columns(pl.col("model_marked").fill_null(False))
+        .select(
+            pl.col("param_set"), pl.col("candidate").alias("trade_id"), "underlying",
+            pl.col("choice").alias("structure"), "edge", "signal", pl.col("regime").alias("regime_at_entry"),
+            "entry_date", "exit_date", pl.col("contracts").cast(pl.Int32),
+            pl.col("entry_cf").alias("entry_cashflow_points"), pl.col("exit_cf").alias("exit_cashflow_points"),
+            "pnl_usd", (pl.col("max_loss_points") * 100 * pl.col("contracts")).alias("max_loss_usd"),
+            pl.col("status").alias("exit_reason"), "model_marked",
+        )
+        .sort("param_set", "entry_date", "trade_id")
+    )  # fmt: skip
+
+
+def _equity_frame(run: SimResult, days: pl.Series, features: pl.DataFrame, equity0: float) -> pl.DataFrame:
+    reg = features.group_by("date").agg(pl.col("regime").cast(pl.String).first())
+    day_dates = pl.DataFrame({"day": np.arange(days.len()), "date": days})
+    return (
+        run.daily.join(day_dates, on="day", how="left")
+        .join(reg, on="date", how="left")
+        .with_columns(
+            pl.col("equity").diff().over("param_set").fill_null(pl.col("equity") - equity0).alias("daily_pnl")
+        )
+        .select("param_set", "date", "equity", "open_max_loss_usd", pl.col("n_open").cast(pl.Int32), "blocked",
+                "daily_pnl", "regime")
+    )  # fmt: skip
+
+
+def run_backtest(
+    source: Any,
+    settings: Settings | None = None,
+    *,
+    param_sets: Sequence[Mapping[str, float]] | None = None,
+    underlyings: Sequence[str] | None = None,
+    start: dt.date | str | None = None,
+    end: dt.date | str | None = None,
+    book: Sequence[str] = DEFAULT_BOOK,
+    equity0: float | None = None,
+    runs_dir: str | Path | None = None,
+    name: str = "backtest",
+) -> BacktestRun:
+    """Backtest the strategy book on ``source`` for every parameter set at once (see the module docstring).
+
+    Parameters
+    ----------
+    source : SyntheticMarket, Store, path or mapping of frames
+    settings : Settings, optional
+    param_sets : sequence of mapping, optional, keyword-only
+        Overrides of :data:`volengine.backtest.simulate.PARAM_COLUMNS` per parameter set (default: one set,
+        the settings as given).
+    underlyings, start, end
+        As for :func:`volengine.pipeline.run_pipeline`; trading happens from ``start`` on.
+    book : sequence of str
+        Edge prefixes traded.
+    equity0 : float, optional
+        Starting equity in dollars (default ``account.equity_usd``).
+    runs_dir : str or Path, optional
+        Write ``<runs_dir>/<name>-<timestamp>/`` (config, trades, legs, equity, metrics) when given.
+    """
+    from volengine.pipeline import run_pipeline
+    from volengine.structures import build_structures
+
+    s = settings or Settings()
+    timings: dict[str, float] = {}
+    t0 = time.perf_counter()
+    pipe = run_pipeline(source, s, underlyings, start, end, keep_contracts=True)
+    timings["pipeline"] = time.perf_counter() - t0
+    features = pipe.features.with_columns(pl.col("underlying").cast(pl.String))
+    contracts = pipe.contracts if pipe.contracts is not None else pl.DataFrame()
+    days = features["date"].unique().sort()
+    t0 = time.perf_counter()
+    requests = candidate_requests(features, s, book)
+    structures, legs = build_structures(contracts, requests, s)
+    timings["structures"] = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    valid = (
+        structures.filter(pl.col("is_valid"))
+        .join(requests.select("request_id", "edge", "signal", "regime", "strength"), on="request_id", how="left")
+        .sort(["date", "strength", "edge"], descending=[False, True, False])
+        .with_row_index("candidate")
+        .with_columns(pl.col("candidate").cast(pl.Int64))
+    )
+    key = ["underlying", "expiration", "strike", "right"]
+    vlegs = legs.join(valid.select("request_id", "candidate"), on="request_id", how="inner").with_columns(
+        pl.col("underlying").cast(pl.String), pl.col("right").cast(pl.String)
+    )
+    settlement = contracts.select(
+        pl.col("underlying").cast(pl.String), "expiration", "strike", pl.col("right").cast(pl.String), "settlement"
+    ).unique(key)
+    vlegs = vlegs.join(settlement, on=key, how="left")
+    bars = _bars(source, features)
+    path, arrays = build_paths(valid, vlegs, contracts, bars, days, s)
+    timings["paths"] = time.perf_counter() - t0
+    day_index = pl.DataFrame({"date": days}).with_row_index("day")
+    sig_day = valid.join(day_index, on="date", how="left")["day"].to_numpy().astype(np.int64)
+    cands = {
+        "signal_day": sig_day,
+        "entry_day": sig_day + 1,
+        "ml_est": valid["max_loss_points"].to_numpy(),
+        "legs": valid["n_legs"].to_numpy(),
+        "is_credit": (valid["entry_cashflow_points"] > 0).to_numpy().astype(np.int64),
+        "regime": valid["regime"].replace_strict(REGIME_CODES, return_dtype=pl.Int64).to_numpy(),
+        "stress": candidate_stress(valid, vlegs, contracts, s),
+    }
+    reg = features.group_by("date").agg(pl.col("regime").first()).sort("date")
+    day_regime = reg["regime"].replace_strict(REGIME_CODES, default=-1, return_dtype=pl.Int64).to_numpy()
+    week = pl.Series(days).dt.truncate("1w").cast(pl.Int64).to_numpy()
+    params = param_matrix(s, param_sets)
+    eq0 = equity0 if equity0 is not None else s.account.equity_usd
+    t0 = time.perf_counter()
+    sim = simulate(days.len(), day_regime, week, cands, arrays, params, eq0)
+    timings["simulate"] = time.perf_counter() - t0
+    model = path.group_by("candidate").agg(pl.col("model_marked").any())
+    run = BacktestRun(
+        equity=_equity_frame(sim, days, features, eq0),
+        trades=_trades_frame(sim, valid, days, model),
+        legs=vlegs,
+        requests=requests,
+        structures=structures,
+        sim=sim,
+        params=params,
+        settings=s,
+        timings=timings,
+    )
+    if runs_dir is not None:
+        run.run_dir = write_run(run, Path(runs_dir), name)
+    return run
+
+
+def _bars(source: Any, features: pl.DataFrame) -> pl.DataFrame:
+    """Unadjusted open/close per (underlying, date) for settlement prices (the pipeline's spot otherwise)."""
+    from volengine.pipeline import load_tables
+
+    tables = load_tables(source)
+    bars = tables.bars
+    if bars.height:
+        return bars.select(pl.col("underlying").cast(pl.String), "date", "open", "close")
+    return features.select("underlying", "date", pl.col("spot").alias("open"), pl.col("spot").alias("close"))
+
+
+def write_run(run: BacktestRun, runs_dir: Path, name: str) -> Path:
+    """Write the run directory: config.json, trades/legs/equity Parquet and metrics.json (param_set 0)."""
+    from volengine.data.atomic import write_parquet_atomic
+
+    stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%S%fZ")
+    out = runs_dir / f"{name}-{stamp}"
+    out.mkdir(parents=True, exist_ok=False)
+    config = {"settings": run.settings.model_dump(mode="json"), "fingerprint": settings_fingerprint(run.settings),
+              "params": run.params.tolist(), "timings_s": run.timings}  # fmt: skip
+    (out / "config.json").write_text(json.dumps(config, indent=1, sort_keys=True, default=str) + "\n")
+    write_parquet_atomic(run.trades, out / "trades.parquet")
+    write_parquet_atomic(run.legs, out / "legs.parquet")
+    write_parquet_atomic(run.equity, out / "equity.parquet")
+    try:
+        from volengine.metrics import write_metrics
+    except ImportError:  # pragma: no cover - the metrics module ships with this package
+        return out
+    eq0 = run.equity.filter(pl.col("param_set") == 0).drop("param_set")
+    tr0 = run.trades.filter(pl.col("param_set") == 0).drop("param_set")
+    write_metrics(out, eq0, tr0, run.settings)
+    return out
