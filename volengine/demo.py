@@ -1,11 +1,13 @@
 """The main job on the embedded default data, as far as the engine is built.
 
-Today: the seeded synthetic market (generated once per seed and cached as a Parquet store) goes through the
-one pipeline (:func:`volengine.pipeline.run_pipeline`): implied vols and Greeks for every quote of the whole
-history, surface features, realized vol, the regime of every day and the 5 edge detectors. The demo prints
-desk statistics of that history (the chain's own VIX against the published one, VIX against ATM IV and
-forward realized vol), the regime mix, how often each edge fired, and the last day's signal. Structures,
-the risk engine and the backtest are the next stage; the demo says so in its output.
+The seeded synthetic market (generated once per seed and cached as a Parquet store) goes through the one
+pipeline (:func:`volengine.pipeline.run_pipeline`): implied vols and Greeks for every quote of the whole
+history, surface features, realized vol, the regime of every day and the 5 edge detectors. The default
+strategy book is then backtested on it (:func:`volengine.backtest.engine.run_backtest`: defined-risk
+structures from the regime's edge map, next-session fills, sizing and limits on marked equity) into a run
+directory with its quantstats tearsheet. The demo prints desk statistics of the history (the chain's own VIX
+against the published one, VIX against ATM IV and forward realized vol), the regime mix, how often each edge
+fired, the last day's signal and the backtest's results by regime.
 """
 
 from __future__ import annotations
@@ -20,8 +22,14 @@ import polars as pl
 
 from volengine.kernels import realized_vol, warmup
 
-_NOT_YET = ("defined-risk structures, the risk engine and the vectorized backtester with its tearsheet",)
+_NOT_YET = (
+    "parameter sweeps with walk-forward, embargo and overfitting statistics",
+    "the daily desk report with its hash-chained audit log",
+    "live provider adapters and the intraday monitor",
+)
 EDGE_PREFIXES = ("vrp", "term", "skew", "event", "gamma")
+_HEADLINE = ("total_return", "cagr", "sharpe", "sortino", "max_drawdown", "n_trades", "win_rate", "profit_factor",
+             "expectancy_usd", "exposure")  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -45,6 +53,11 @@ class DemoResult:
     edge_days: dict[str, int]
     last_day: dict[str, Any]
     warmup_seconds: float
+    run_dir: str | None = None
+    seconds_backtest: float = 0.0
+    backtest: dict[str, Any] = field(default_factory=dict)
+    by_regime: list[dict[str, Any]] = field(default_factory=list)
+    tearsheet: str | None = None
     not_yet: tuple[str, ...] = field(default=_NOT_YET)
 
 
@@ -76,12 +89,18 @@ def run_demo(
     underlying: str = "SPY",
     progress: Callable[[str], None] | None = None,
     settings: Any = None,
+    *,
+    runs_dir: str | None = None,
+    with_tearsheet: bool = True,
 ) -> DemoResult:
     """Run the demo end to end (generating the cached market on first use) and return its numbers."""
+    from volengine.backtest.engine import run_backtest
     from volengine.data.store import Store
     from volengine.datasets import cached_market_store
+    from volengine.metrics import breakdown, performance
     from volengine.pipeline import run_pipeline
     from volengine.report.signal import signal_records
+    from volengine.report.tearsheet import tearsheet
 
     say = progress or (lambda _msg: None)
     warm = warmup()
@@ -96,6 +115,18 @@ def run_demo(
     result = run_pipeline(store, settings, underlyings=[underlying])
     seconds_pipeline = time.perf_counter() - t1
     f = result.features
+    say("backtest of the default book: structures, quote paths, simulator")
+    t2 = time.perf_counter()
+    bt = run_backtest(store, settings, underlyings=[underlying], runs_dir=runs_dir, name="demo")
+    seconds_backtest = time.perf_counter() - t2
+    tr0 = bt.trades.filter(pl.col("param_set") == 0)
+    eq0 = bt.equity.filter(pl.col("param_set") == 0)
+    perf = performance(eq0.drop("param_set"), tr0.drop("param_set"), bt.settings)
+    by_regime = breakdown(tr0, "regime_at_entry").to_dicts() if tr0.height else []
+    sheet = None
+    if with_tearsheet and bt.run_dir is not None and tr0.height:
+        say("quantstats tearsheet")
+        sheet = str(tearsheet(bt.run_dir)["html"])
     say("desk statistics over the history")
     stats = _desk_stats(f, store.read("bars", underlyings=[underlying]), store.read("vol_index"))
     regimes = f["regime"].cast(pl.String).value_counts(normalize=True, name="share").sort("regime")
@@ -113,6 +144,11 @@ def run_demo(
         edge_days={p: int(f[f"{p}_fired"].sum()) for p in EDGE_PREFIXES},
         last_day=last,
         warmup_seconds=warm,
+        run_dir=None if bt.run_dir is None else str(bt.run_dir),
+        seconds_backtest=seconds_backtest,
+        backtest={k: perf.get(k) for k in _HEADLINE},
+        by_regime=by_regime,
+        tearsheet=sheet,
         **stats,
     )
 
@@ -142,4 +178,15 @@ def as_rows(r: DemoResult) -> list[tuple[str, str]]:
     for name, e in last["edges"].items():
         if e["fired"]:
             rows.append((f"{last['date']} edge {name}", f"{e['signal']} {e['direction']} {e['strength']:.2f}"))
+    rows.append(("backtest (structures, paths, simulator) s", f"{r.seconds_backtest:.1f}"))
+    for k, v in r.backtest.items():
+        rows.append((f"backtest {k}", "-" if v is None else f"{v:,.4g}" if isinstance(v, float) else str(v)))
+    for row in r.by_regime:
+        pf = row.get("profit_factor")
+        text = f"{row['n']} trades, P&L ${row['pnl_usd']:,.0f}, win {100 * row['win_rate']:.0f} %"
+        rows.append((f"backtest {row['regime_at_entry']}", text + ("" if pf is None else f", PF {pf:.2f}")))
+    if r.run_dir:
+        rows.append(("run directory", r.run_dir))
+    if r.tearsheet:
+        rows.append(("tearsheet", r.tearsheet))
     return rows

@@ -83,7 +83,21 @@ def test_no_look_ahead_equity_of_a_run_cut_at_d_matches(market, run) -> None:  #
 
 def test_no_signal_means_no_requests_and_a_flat_book() -> None:
     feats = pl.DataFrame({"underlying": ["SPY"], "date": [dt.date(2020, 1, 2)], "regime": ["CHOP"],
-                          "vrp_fired": [False], "vrp_signal": [None], "vrp_strength": [None]})  # fmt: skip
+                          "vrp_fired": [False], "vrp_signal": [None], "vrp_strength": [None],
+                          "vrp_history_mode": [1]})  # fmt: skip
     req = candidate_requests(feats, Settings())
     assert req.height == 0
     assert "choice" in req.columns
+
+
+def test_review_only_signals_and_fallback_edges_are_not_traded() -> None:
+    feats = pl.DataFrame({
+        "underlying": ["SPY"] * 3, "date": [dt.date(2020, 1, 2), dt.date(2020, 1, 3), dt.date(2020, 1, 6)],
+        "regime": ["CHOP"] * 3, "skew_fired": [True, True, True],
+        "skew_signal": ["skew_flat", "skew_steep", "skew_steep"], "skew_strength": [0.6, 0.7, 0.8],
+        "skew_history_mode": [1, 1, 0],
+    })  # fmt: skip
+    req = candidate_requests(feats, Settings())
+    # flat skew is REVIEW until validated; a fallback (history_mode 0) edge is REVIEW unless allowed
+    assert req["signal"].to_list() == ["skew_steep"]
+    assert req["choice"].to_list() == ["put_credit_spread"]

@@ -60,8 +60,8 @@ def test_conservative_fills_model_marks_and_settlement() -> None:
     assert np.isnan(arr["entry_cf"][1:]).all()
     assert_allclose(arr["close_cf"][[0, 2]], [-2.00 + 0.80, -3.20 + 1.00])
     # day 2: the 90 put is marked from its chain (85 put's 30 % IV), around the mark by half the last width
-    # (a zero bid on expiry day is no valid quote either: marked, but the expiry settles at intrinsic anyway)
-    assert path["model_marked"].to_list() == [False, True, False, True]
+    # (a zero bid is still a posted market to close into; only entries need a mid)
+    assert path["model_marked"].to_list() == [False, True, False, False]
     t2 = (EXP - DAYS[2]).days / 365 + 1e-4
     mark = float(black_price(96.0, 90.0, t2, 1.0, 0.30, False))
     assert_allclose(arr["close_cf"][1], -2.70 + (mark - 0.5 * 0.10))  # f = 1: sell at mark - w/2 (last width 0.10)

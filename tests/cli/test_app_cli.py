@@ -26,7 +26,8 @@ def test_every_command_has_help_with_an_example(args: list[str]) -> None:
 
 def test_demo_runs_and_says_what_is_not_built_yet(tmp_path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("VOLENGINE_CACHE", str(tmp_path))
-    result = runner.invoke(app, ["demo", "--seed", "3", "--start", "2024-01-02", "--end", "2024-03-28"])
+    args = ["demo", "--seed", "3", "--start", "2024-01-02", "--end", "2024-03-28", "--runs-dir", str(tmp_path)]
+    result = runner.invoke(app, args)
     assert result.exit_code == 0, result.output
     assert "VIX - forward 21d RV" in result.output
     assert "regime " in result.output

@@ -23,7 +23,7 @@ import polars as pl
 
 from volengine.backtest.paths import build_paths, candidate_stress
 from volengine.backtest.simulate import REGIME_CODES, SimResult, param_matrix, simulate
-from volengine.config import Settings, settings_fingerprint
+from volengine.config import Settings, Universe, load_universe, settings_fingerprint
 from volengine.config.enums import Regime, StructureChoice
 
 #: columns of a structure request frame (see :func:`candidate_requests`)
@@ -39,6 +39,7 @@ class BacktestRun:
 
     equity: pl.DataFrame
     trades: pl.DataFrame
+    features: pl.DataFrame
     legs: pl.DataFrame
     requests: pl.DataFrame
     structures: pl.DataFrame
@@ -49,8 +50,13 @@ class BacktestRun:
     run_dir: Path | None = None
 
 
-def candidate_requests(features: pl.DataFrame, settings: Settings, book: Sequence[str] = DEFAULT_BOOK) -> pl.DataFrame:
+def candidate_requests(
+    features: pl.DataFrame, settings: Settings, book: Sequence[str] = DEFAULT_BOOK, universe: Universe | None = None
+) -> pl.DataFrame:
     """One structure request per fired edge of ``book`` on each (underlying, day), by the regime's edge map.
+
+    Only signals of ``backtest.signals`` trade, and fallback edges (history_mode 0) only when the universe's
+    ``execution.allow_fallback_edges`` says so: what the daily run would mark REVIEW is not traded.
 
     Returns
     -------
@@ -74,14 +80,18 @@ def candidate_requests(features: pl.DataFrame, settings: Settings, book: Sequenc
                 pl.col("underlying").cast(pl.String), "date", pl.lit(p).alias("edge"),
                 pl.col(f"{p}_signal").cast(pl.String).alias("signal"),
                 pl.col(f"{p}_strength").cast(pl.Float64).alias("strength"),
+                pl.col(f"{p}_history_mode").cast(pl.Int8).alias("history_mode"),
                 pl.col("regime").cast(pl.String),
             )
         )  # fmt: skip
     if not parts:
         return pl.DataFrame(schema=REQUEST_COLUMNS)
+    fallback_ok = universe.execution.allow_fallback_edges if universe is not None else False
     req = (
         pl.concat(parts)
         .filter(pl.col("regime").is_in([str(r) for r in Regime]))
+        .filter(pl.col("signal").is_in([str(k) for k in settings.backtest.signals]))
+        .filter(pl.lit(fallback_ok) | (pl.col("history_mode") >= 1))
         .join(table, on=["regime", "signal"], how="left")
         .filter(pl.col("choice").is_not_null() & (pl.col("choice") != str(StructureChoice.NONE)))
         .sort(["date", "strength", "edge"], descending=[False, True, False])
@@ -141,6 +151,7 @@ def run_backtest(
     equity0: float | None = None,
     runs_dir: str | Path | None = None,
     name: str = "backtest",
+    universe: Universe | None = None,
 ) -> BacktestRun:
     """Backtest the strategy book on ``source`` for every parameter set at once (see the module docstring).
 
@@ -166,13 +177,14 @@ def run_backtest(
     s = settings or Settings()
     timings: dict[str, float] = {}
     t0 = time.perf_counter()
-    pipe = run_pipeline(source, s, underlyings, start, end, keep_contracts=True)
+    pipe = run_pipeline(source, s, underlyings, start, end, keep_contracts=True, universe=universe)
     timings["pipeline"] = time.perf_counter() - t0
     features = pipe.features.with_columns(pl.col("underlying").cast(pl.String))
     contracts = pipe.contracts if pipe.contracts is not None else pl.DataFrame()
     days = features["date"].unique().sort()
     t0 = time.perf_counter()
-    requests = candidate_requests(features, s, book)
+    uni = universe or load_universe()
+    requests = candidate_requests(features, s, book, uni)
     structures, legs = build_structures(contracts, requests, s)
     timings["structures"] = time.perf_counter() - t0
     t0 = time.perf_counter()
@@ -217,6 +229,7 @@ def run_backtest(
     run = BacktestRun(
         equity=_equity_frame(sim, days, features, eq0),
         trades=_trades_frame(sim, valid, days, model),
+        features=pipe.features,
         legs=vlegs,
         requests=requests,
         structures=structures,

@@ -9,9 +9,10 @@ session from its entry day (the next session) to its front expiry (or the end of
   ``ask − f·w``, buy at ``bid + f·w``, ``w = ask − bid``, ``f`` by leg count; ``f = 1`` is bid/ask);
 * ``settle_cf`` (front-expiry day only): expiring legs at intrinsic on the settlement price (AM-settled series
   on the session's open, PM on its close, unadjusted), legs of later expiries at their closing fills;
-* ``model_marked``: a leg had no valid quote and was marked from that day's chain (IV of the nearest listed
-  strike of the same expiry and right, priced with Black-76 on the chain's forward); without any quote of its
-  chain the leg's last mark carries forward. A trade is never dropped for a missing quote;
+* ``model_marked``: a leg had no posted quote (none, or crossed) and was marked from that day's chain (IV of the
+  nearest listed strike of the same expiry and right, priced with Black-76 on the chain's forward); without any
+  quote of its chain the leg's last mark carries forward. A trade is never dropped for a missing quote. A
+  zero-bid quote is a posted market for marks and exits (a worthless wing is sold for 0), not for entries;
 * ``max_loss`` / ``max_profit`` at the entry fill: the signal-day values shifted by the fill difference
   (exact: the expiry payoff does not depend on the price paid).
 
@@ -99,13 +100,16 @@ def _quotes_on_path(rows: pl.DataFrame, contracts: pl.DataFrame) -> pl.DataFrame
         r["f_model"].fill_null(np.nan).to_numpy(), r["strike"].to_numpy(), r["t_model"].fill_null(np.nan).to_numpy(),
         r["d_model"].fill_null(np.nan).to_numpy(), r["iv_model"].fill_null(np.nan).to_numpy(), is_call,
     )  # fmt: skip
-    valid = pl.col("mid").is_not_null()
+    # a posted market closes a position even with a zero bid (sell a worthless wing for 0, buy it back at the
+    # ask); entries still need a valid mid on every leg (seed-spec §2.2), see leg_entry_cf in build_paths
+    posted = (pl.col("bid") >= 0) & (pl.col("ask") > 0) & (pl.col("bid") <= pl.col("ask"))
     return (
         r.with_columns(pl.Series("model_mid", model).fill_nan(None))
         .with_columns(
-            pl.when(valid).then(pl.col("mid")).otherwise(pl.col("model_mid")).alias("mark"),
-            pl.when(valid).then(pl.col("ask") - pl.col("bid")).alias("width"),
-            (~valid).alias("model_marked"),
+            pl.when(posted).then(0.5 * (pl.col("bid") + pl.col("ask"))).otherwise(pl.col("model_mid")).alias("mark"),
+            pl.when(posted).then(pl.col("ask") - pl.col("bid")).alias("width"),
+            (~posted.fill_null(False)).alias("model_marked"),
+            pl.col("mid").is_not_null().alias("has_mid"),
         )
         .with_columns(
             pl.col("mark").forward_fill().over("candidate", "leg"),
@@ -177,7 +181,7 @@ def build_paths(
         pl.when(pl.col("right") == "C").then((pl.col("s_settle") - pl.col("strike")).clip(0))
         .otherwise((pl.col("strike") - pl.col("s_settle")).clip(0)).alias("intrinsic"),
         (q * close_px).alias("leg_close_cf"),
-        pl.when(real).then(-q * open_px).alias("leg_entry_cf"),
+        pl.when(real & pl.col("has_mid")).then(-q * open_px).alias("leg_entry_cf"),
     )  # fmt: skip
     r = r.with_columns(
         pl.when(pl.col("date") == pl.col("expiration")).then(q * pl.col("intrinsic")).otherwise("leg_close_cf")

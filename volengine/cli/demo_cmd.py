@@ -13,8 +13,9 @@ def demo(
     seed: Annotated[int, typer.Option("--seed", help="Seed of the synthetic market.")] = 0,
     start: Annotated[str, typer.Option("--start", help="First session of the market.")] = "2015-01-02",
     end: Annotated[str, typer.Option("--end", help="Last session of the market.")] = "2024-12-31",
+    runs_dir: Annotated[Path, typer.Option("--runs-dir", help="Where the backtest run directory goes.")] = Path("runs"),
 ) -> None:
-    """Run the main job on the embedded default data (cached synthetic market) and print a summary.
+    """Run the main job on the embedded default data: pipeline, backtest, tearsheet; print a summary.
 
     The first run generates the market (about half a minute for 10 years of SPY chains); later runs read it
     from the cache ($VOLENGINE_CACHE or ~/.cache/volengine).
@@ -31,7 +32,12 @@ def demo(
     settings = load_settings(config)
     with console.status("starting ...") as status:
         result = run_demo(
-            seed=seed, start=start, end=end, progress=lambda msg: status.update(msg + " ..."), settings=settings
+            seed=seed,
+            start=start,
+            end=end,
+            progress=lambda msg: status.update(msg + " ..."),
+            settings=settings,
+            runs_dir=str(runs_dir),
         )
     table = Table(title="VolEngine demo: the embedded synthetic market through the full-history pipeline")
     table.add_column("what")
@@ -41,6 +47,6 @@ def demo(
     console.print(table)
     fingerprint = settings_fingerprint(settings)[:12]
     console.print(f"config fingerprint {fingerprint}; kernels ready in {result.warmup_seconds:.2f} s")
-    console.print("[bold]Not built yet[/bold] (the demo grows with each stage):")
+    console.print("[bold]Not built yet[/bold] (the next stages):")
     for item in result.not_yet:
         console.print(f"  - {item}")

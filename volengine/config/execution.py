@@ -11,7 +11,7 @@ from typing import Annotated, Self
 from pydantic import Field, StrictBool, StrictFloat, StrictInt, model_validator
 
 from volengine.config._base import ConfigModel, Problem, check_increasing, check_order, raise_problems
-from volengine.config.enums import ExecutionTiming, FillModel
+from volengine.config.enums import ExecutionTiming, FillModel, SignalKind
 from volengine.config.structures import LiquiditySettings
 
 _Fraction = Annotated[StrictFloat, Field(ge=0, le=1)]
@@ -153,6 +153,10 @@ class BacktestSettings(ConfigModel):
     )
     exits: ExitSettings = Field(
         default_factory=ExitSettings, description="Exit rules; defaults: VolMachine's explainability plan."
+    )
+    signals: tuple[SignalKind, ...] = Field(
+        tuple(k for k in SignalKind if k is not SignalKind.SKEW_FLAT),
+        description="Signals the backtest trades; skew_flat stays REVIEW until validated (seed-spec §2.5).",
     )
     diagnostic_return_horizons_days: tuple[Annotated[StrictInt, Field(ge=1)], ...] = Field(
         (1, 3, 5, 10),
