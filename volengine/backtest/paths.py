@@ -74,27 +74,40 @@ def _leg_days(structures: pl.DataFrame, legs: pl.DataFrame, days: pl.Series) -> 
 
 
 def _quotes_on_path(rows: pl.DataFrame, contracts: pl.DataFrame) -> pl.DataFrame:
-    """Attach each leg-day's own quote, else a model mark from that day's chain (nearest listed strike's IV)."""
+    """Attach each leg-day's own quote, else a model mark from that day's chain (nearest listed strike's IV).
+
+    Only the chains the paths touch are read (semi-joins), and the model lookup runs only for leg-days without
+    a posted quote, so the cost follows the paths, not the size of the chain history.
+    """
     cols = ["underlying", "date", "expiration", "strike", "right", "bid", "ask", "mid", "iv", "forward", "disc", "t"]
-    as_str = [pl.col("underlying").cast(pl.String), pl.col("right").cast(pl.String)]
-    q = contracts.select(cols).with_columns(as_str)
-    on = ["underlying", "date", "expiration", "strike", "right"]
-    r = rows.with_columns(as_str).join(q, on=on, how="left", suffix="_q")
+    chain_key = ["underlying", "date", "expiration"]
+    typed = rows.with_columns(
+        pl.col("underlying").cast(contracts.schema["underlying"]), pl.col("right").cast(contracts.schema["right"])
+    )
+    q = contracts.select(cols).join(typed.select(chain_key).unique(), on=chain_key, how="semi")
+    on = [*chain_key, "strike", "right"]
+    r = typed.join(q, on=on, how="left", suffix="_q")
+    posted = (pl.col("bid") >= 0) & (pl.col("ask") > 0) & (pl.col("bid") <= pl.col("ask"))
+    missing = r.filter(~posted.fill_null(False)).select("candidate", "leg", "day", *chain_key, "right", "strike")
+    by = [*chain_key, "right"]
     chain = (
         q.filter(pl.col("iv").is_finite())
-        .select("underlying", "date", "expiration", "right", pl.col("strike").alias("k_near"), "iv", "forward",
-                "disc", "t")
+        .join(missing.select(by).unique(), on=by, how="semi")
+        .select(*by, pl.col("strike").alias("k_near"), "iv", "forward", "disc", "t")
         .sort("k_near")
-    )  # fmt: skip
+    )
     near = (
-        r.select("candidate", "leg", "day", "underlying", "date", "expiration", "right", "strike")
-        .sort("strike")
-        .join_asof(chain, left_on="strike", right_on="k_near", by=["underlying", "date", "expiration", "right"],
-                   strategy="nearest", check_sortedness=False)  # both sides are sorted by strike
+        missing.sort("strike")
+        .join_asof(chain, left_on="strike", right_on="k_near", by=by, strategy="nearest",
+                   check_sortedness=False)  # both sides are sorted by strike
         .select("candidate", "leg", "day", pl.col("iv").alias("iv_model"), pl.col("forward").alias("f_model"),
                 pl.col("disc").alias("d_model"), pl.col("t").alias("t_model"))
     )  # fmt: skip
-    r = r.join(near, on=["candidate", "leg", "day"], how="left").sort("candidate", "leg", "day")
+    r = (
+        r.join(near, on=["candidate", "leg", "day"], how="left")
+        .sort("candidate", "leg", "day")
+        .with_columns(pl.col("underlying").cast(pl.String), pl.col("right").cast(pl.String))
+    )
     is_call = (r["right"] == "C").to_numpy()
     model = black_price(
         r["f_model"].fill_null(np.nan).to_numpy(), r["strike"].to_numpy(), r["t_model"].fill_null(np.nan).to_numpy(),
@@ -240,14 +253,15 @@ def candidate_stress(structures: pl.DataFrame, legs: pl.DataFrame, contracts: pl
     s = settings or Settings()
     moves, shifts = scenario_grid(s)
     on = ["underlying", "date", "expiration", "strike", "right"]
-    as_str = [pl.col("underlying").cast(pl.String), pl.col("right").cast(pl.String)]
-    q = contracts.select(*on, "iv", "forward", "t", "disc").with_columns(as_str)
     r = (
         legs.drop("iv", "date", strict=False)
         .join(structures.select("candidate", "date"), on="candidate", how="left")
-        .with_columns(as_str)
-        .join(q, on=on, how="left")
+        .with_columns(
+            pl.col("underlying").cast(contracts.schema["underlying"]), pl.col("right").cast(contracts.schema["right"])
+        )
     )
+    q = contracts.select(*on, "iv", "forward", "t", "disc").join(r.select(on).unique(), on=on, how="semi")
+    r = r.join(q, on=on, how="left")
     pnl = stress_pnl(*(r[c].fill_null(np.nan).to_numpy() for c in ("forward", "strike", "t", "disc", "iv")),
                      (r["right"] == "C").to_numpy(), r["qty"].to_numpy(), moves, shifts)  # fmt: skip
     out = np.zeros((structures.height, moves.size))

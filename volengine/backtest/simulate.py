@@ -19,6 +19,7 @@ from volengine.config import Settings
 from volengine.config.enums import KillSwitchAction, KillSwitchReset, Regime
 from volengine.errors import ConfigError, KernelInputError
 from volengine.kernels import backtest as kb
+from volengine.kernels._wrap import readonly
 
 #: parameter names (keys of an override mapping) and their kernel columns
 PARAM_COLUMNS: dict[str, int] = {
@@ -116,7 +117,7 @@ class SimResult:
 
 
 def _arr(x: Any, dtype: Any, name: str, n: int | None = None) -> np.ndarray[Any, Any]:
-    a = np.require(np.asarray(x), dtype, "C")
+    a = readonly(np.require(np.asarray(x), dtype, "C"))  # one compiled signature: inputs always read-only
     if a.ndim != 1 or (n is not None and a.size != n):
         msg = (
             f"simulator input '{name}' must be 1-D" + (f" of length {n}" if n is not None else "") + f"; got {a.shape}"
@@ -127,12 +128,12 @@ def _arr(x: Any, dtype: Any, name: str, n: int | None = None) -> np.ndarray[Any,
 
 def _matrix(x: Any, n: int) -> np.ndarray[Any, Any]:
     if x is None:
-        return np.zeros((n, 1))
+        return readonly(np.zeros((n, 1)))
     a = np.require(np.asarray(x, dtype=np.float64), np.float64, "C")
     if a.ndim != 2 or a.shape[0] != n:
         msg = f"stress matrix must have shape ({n}, n_scenarios); got {a.shape}"
         raise KernelInputError(msg)
-    return np.where(np.isfinite(a), a, 0.0)
+    return readonly(np.ascontiguousarray(np.where(np.isfinite(a), a, 0.0)))
 
 
 def simulate(
@@ -170,7 +171,7 @@ def simulate(
         raise KernelInputError(msg)
     off = _arr(paths["off"], np.int64, "off", n_c + 1)
     n_rows = int(off[-1]) if off.size else 0
-    prm = np.require(params, np.float64, "C")
+    prm = readonly(np.require(params, np.float64, "C"))
     if prm.ndim != 2 or prm.shape[1] != kb.N_PARAMS:
         msg = f"params must have shape (n_sets, {kb.N_PARAMS}); got {prm.shape}"
         raise KernelInputError(msg)

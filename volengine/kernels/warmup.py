@@ -70,14 +70,17 @@ def warmup() -> float:
     from volengine.kernels.garch import garch_forecast
 
     garch_forecast(bars - 100.5, [3], [0.1], [0.05], [0.9], 5)
+    from volengine.kernels._wrap import readonly
     from volengine.kernels.backtest import N_PARAMS, _simulate_nb
 
-    i1, f1 = np.zeros(1, dtype=np.int64), np.ones(1)
-    f2, i2 = np.ones((1, 1)), np.zeros((1, 1), dtype=np.int64)
-    b1 = np.zeros((1, 1), dtype=np.int8)
-    _simulate_nb(1, i1, i1, i1, i1, f1, i1, i1, i1, np.array([0, 1], dtype=np.int64), i1, f1, f1, i1, f1, f1, f1,
-                 f2.copy(), f2.copy(), np.ones((1, N_PARAMS)), 1.0, f2, f2.copy(), i2, b1, i2.copy(),
-                 i2.copy(), i2.copy(), i2.copy(), f2.copy(), f2.copy(), f2.copy())  # fmt: skip
+    # inputs read-only, outputs writable: the one signature volengine.backtest.simulate compiles
+    i1, f1 = readonly(np.zeros(1, dtype=np.int64)), readonly(np.ones(1))
+    f2in, off = readonly(np.zeros((1, 1))), readonly(np.array([0, 1], dtype=np.int64))
+    prm = readonly(np.ones((1, N_PARAMS)))
+    f2, i2, b1 = np.ones((1, 1)), np.zeros((1, 1), dtype=np.int64), np.zeros((1, 1), dtype=np.int8)
+    _simulate_nb(1, i1, i1, i1, i1, f1, i1, i1, i1, off, i1, f1, f1, i1, f1, f1, f1, f2in, f2in, prm, 1.0,
+                 f2, f2.copy(), i2, b1, i2.copy(), i2.copy(), i2.copy(), i2.copy(), f2.copy(), f2.copy(),
+                 f2.copy())  # fmt: skip
     from volengine.kernels import payoff, structures
 
     payoff.warm()
