@@ -101,3 +101,13 @@ def test_review_only_signals_and_fallback_edges_are_not_traded() -> None:
     # flat skew is REVIEW until validated; a fallback (history_mode 0) edge is REVIEW unless allowed
     assert req["signal"].to_list() == ["skew_steep"]
     assert req["choice"].to_list() == ["put_credit_spread"]
+
+
+def test_portfolio_greeks_follow_the_open_book(run) -> None:  # type: ignore[no-untyped-def]
+    eq = run.equity.filter(pl.col("param_set") == 0)
+    for col in ("delta", "gamma", "vega", "theta"):
+        assert eq[col].is_finite().all()
+    flat = eq.filter(pl.col("n_open") == 0)
+    assert (flat["vega"] == 0).all()
+    book = eq.filter(pl.col("n_open") > 0)
+    assert (book["vega"] != 0).mean() > 0.9  # an open book has vega (unless every leg lacks a quote that day)

@@ -139,6 +139,48 @@ def _equity_frame(run: SimResult, days: pl.Series, features: pl.DataFrame, equit
     )  # fmt: skip
 
 
+def portfolio_greeks(run: SimResult, legs: pl.DataFrame, contracts: pl.DataFrame, days: pl.Series) -> pl.DataFrame:
+    """Book Greeks per (param_set, date) in desk units: delta and gamma per $1 of spot, vega per vol point,
+    theta per calendar day; dollars (x 100 per contract, signed by leg quantity and contracts held).
+
+    A position counts from its entry day to the day before its exit (or the last day when still open); a leg
+    without a quote or a solved IV that day contributes nothing (its Greek is unknown).
+    """
+    held = run.trades.filter(pl.col("contracts") > 0).select(
+        "param_set", "candidate", "contracts", "entry_day",
+        pl.when(pl.col("exit_day") >= 0).then(pl.col("exit_day") - 1).otherwise(days.len() - 1).alias("last"),
+    )  # fmt: skip
+    if held.height == 0:
+        return pl.DataFrame(schema={"param_set": pl.Int64, "date": pl.Date, **dict.fromkeys(GREEK_COLS, pl.Float64)})
+    day_dates = pl.DataFrame({"day": np.arange(days.len()), "date": days})
+    rows = (
+        held.with_columns(pl.int_ranges("entry_day", pl.col("last") + 1).alias("day"))
+        .explode("day")
+        .drop_nulls("day")
+        .join(day_dates, on="day", how="left")
+        .join(legs.select("candidate", "expiration", "strike", pl.col("right").cast(pl.String), "qty"), on="candidate")
+    )
+    key = ["date", "expiration", "strike", "right"]
+    g = contracts.select(*key[:3], pl.col("right").cast(pl.String), "delta", "gamma", "vega", "theta").join(
+        rows.select(key).unique(), on=key, how="semi"
+    )
+    scale = {"delta": 1.0, "gamma": 1.0, "vega": 0.01, "theta": 1.0 / 365.0}
+    return (
+        rows.join(g, on=key, how="left")
+        .group_by("param_set", "date")
+        .agg(
+            [
+                (pl.col(k).fill_nan(None) * pl.col("qty") * pl.col("contracts") * 100.0 * v).sum().alias(k)
+                for k, v in scale.items()
+            ]
+        )  # fmt: skip
+        .sort("param_set", "date")
+    )
+
+
+GREEK_COLS = ("delta", "gamma", "vega", "theta")
+
+
 def run_backtest(
     source: Any,
     settings: Settings | None = None,
@@ -227,7 +269,9 @@ def run_backtest(
     timings["simulate"] = time.perf_counter() - t0
     model = path.group_by("candidate").agg(pl.col("model_marked").any())
     run = BacktestRun(
-        equity=_equity_frame(sim, days, features, eq0),
+        equity=_equity_frame(sim, days, features, eq0)
+        .join(portfolio_greeks(sim, vlegs, contracts, days), on=["param_set", "date"], how="left")
+        .with_columns(pl.col(c).fill_null(0.0) for c in GREEK_COLS),
         trades=_trades_frame(sim, valid, days, model),
         features=pipe.features,
         legs=vlegs,
