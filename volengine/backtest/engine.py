@@ -181,6 +181,11 @@ def portfolio_greeks(run: SimResult, legs: pl.DataFrame, contracts: pl.DataFrame
 GREEK_COLS = ("delta", "gamma", "vega", "theta")
 
 
+def _greek_sum(name: str, unit: float) -> pl.Expr:
+    """Sum of a leg Greek x quantity x contracts x 100 in desk units; unknown (NaN) Greeks count as nothing."""
+    return (pl.col(name).fill_nan(None) * pl.col("qty") * pl.col("contracts") * 100.0 * unit).sum().alias(name)
+
+
 def run_backtest(
     source: Any,
     settings: Settings | None = None,
