@@ -168,12 +168,7 @@ def portfolio_greeks(run: SimResult, legs: pl.DataFrame, contracts: pl.DataFrame
     return (
         rows.join(g, on=key, how="left")
         .group_by("param_set", "date")
-        .agg(
-            [
-                (pl.col(k).fill_nan(None) * pl.col("qty") * pl.col("contracts") * 100.0 * v).sum().alias(k)
-                for k, v in scale.items()
-            ]
-        )  # fmt: skip
+        .agg([_greek_sum(k, v) for k, v in scale.items()])
         .sort("param_set", "date")
     )
 
