@@ -3,11 +3,12 @@
 Everything runs on flat arrays of all rows of a block of days at once: slices (day × listed expiry) are
 ragged groups of strike rows built with ``np.repeat``; pricing goes through
 :func:`volengine.kernels.black_price`; open interest is an AR(1) per contract through a small Numba pass.
+A listed strike stays listed until its expiry, as on an exchange: the day's grid rule only adds strikes.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import polars as pl
@@ -132,6 +133,54 @@ def _strikes(sl: dict[str, np.ndarray], p: SyntheticParams, prof: Profile) -> tu
     return sid, strike
 
 
+@dataclass
+class ListState:
+    """Carry of the listing across blocks: the strikes listed on earlier days whose expiry is still ahead.
+
+    ``key`` is expiry index × :data:`_STRIKE_KEY` + strike in thousandths of a dollar (int64).
+    """
+
+    key: np.ndarray = field(default_factory=lambda: np.empty(0, dtype=np.int64))
+
+
+_STRIKE_KEY = 20_000_000  # strikes below $20,000 in thousandths of a dollar
+
+
+def _persist(sl: dict[str, np.ndarray], sid: np.ndarray, strike: np.ndarray, exp_idx: np.ndarray, d0: int, d1: int,
+             listed: ListState) -> tuple[np.ndarray, np.ndarray]:  # fmt: skip
+    """Listed strike rows of days ``[d0, d1)``: the daily grids united since each expiry's first listing.
+
+    Exchanges never delist a strike before its expiry: per (day, expiry) the rows are every strike the grid
+    rule (``sid``/``strike``, from :func:`_strikes`) listed for that expiry on any day up to that day, so a
+    strike first listed on day ``f`` is quoted on each session from ``f`` to the one before its expiry
+    (``exp_idx``: session index per expiry), and day ``d`` depends on days ≤ ``d`` only. Strikes of earlier
+    blocks come from ``listed``, which is updated to the strikes still alive at ``d1``. Returns (slice index
+    per row, strike per row), sorted by strike within each slice like :func:`_strikes`.
+    """
+    key = sl["exp"][sid].astype(np.int64) * _STRIKE_KEY + np.round(strike * 1000.0).astype(np.int64)
+    key_all = np.concatenate((listed.key, key))
+    day_all = np.concatenate((np.full(listed.key.size, d0, dtype=np.int64), sl["day"][sid].astype(np.int64)))
+    order = np.lexsort((day_all, key_all))
+    key_all, day_all = key_all[order], day_all[order]
+    new = np.ones(key_all.size, dtype=bool)
+    new[1:] = key_all[1:] != key_all[:-1]
+    ukey, first = key_all[new], day_all[new]
+    uexp = ukey // _STRIKE_KEY
+    stop = np.minimum(exp_idx[uexp], d1)
+    count = stop - first
+    rk = np.repeat(np.arange(ukey.size), count)
+    start = np.cumsum(count) - count
+    day = first[rk] + (np.arange(rk.size) - start[rk])
+    n_exp = np.int64(exp_idx.size)
+    skey = sl["day"].astype(np.int64) * n_exp + sl["exp"]
+    row_sid = np.searchsorted(skey, day * n_exp + uexp[rk])
+    assert np.array_equal(skey[row_sid], day * n_exp + uexp[rk]), "a listed strike's expiry has no slice"
+    row_strike = (ukey % _STRIKE_KEY)[rk] / 1000.0
+    listed.key = ukey[exp_idx[uexp] > d1]
+    out = np.lexsort((row_strike, row_sid))
+    return row_sid[out], row_strike[out]
+
+
 def _round_multiplier(strike: np.ndarray, prof: Profile) -> np.ndarray:
     """Open-interest multiplier of round strikes (SPX ×4/2.5/1.5 on 100/50/25; SPY-like ×2.5/1.6 on 10/5)."""
     levels = ((100.0, 4.0), (50.0, 2.5), (25.0, 1.5)) if prof.fine_step >= 5 else ((10.0, 2.5), (5.0, 1.6))
@@ -214,14 +263,17 @@ def _quotes(mid: np.ndarray, vega_pt: np.ndarray, z: np.ndarray, cal: np.ndarray
 
 
 def build_block(st: DayState, lst: Listing, p: SyntheticParams, prof: Profile, d0: int, d1: int,
-                g: np.random.Generator, carry: OIState) -> dict[str, np.ndarray]:  # fmt: skip
+                g: np.random.Generator, carry: OIState, listed: ListState) -> dict[str, np.ndarray]:  # fmt: skip
     """All quote rows of days ``[d0, d1)`` as flat arrays (two rows per strike: call, then put).
+
+    Strikes persist: each day quotes every strike the grid rule listed for that expiry on any day so far
+    (:func:`_persist`), so a strike that drifted far from the money keeps its wing-spread quote.
 
     Also returns per-slice surface truth (``s_*``), the chain's Cboe index per day (``vix``) and the dealer
     gamma exposure per day (``gex``, dollars per 1 % move).
     """
     sl = _slices(st, lst, p, prof, d0, d1)
-    sid, strike = _strikes(sl, p, prof)
+    sid, strike = _persist(sl, *_strikes(sl, p, prof), lst.idx, d0, d1, listed)
     day, t, fwd, theta, cal = sl["day"][sid], sl["t"][sid], sl["fwd"][sid], sl["theta"][sid], sl["cal"][sid]
     k = np.log(strike / fwd)
     w = ssvi_w(k, theta, st.rho[day], st.eta[day], prof.ssvi_gamma)

@@ -107,8 +107,13 @@ def _fwd_rv(log_ret: np.ndarray, window: int = 21) -> np.ndarray:
     return out
 
 
-def _chains(ctx: dict[str, Any], p: SyntheticParams, prof: Profile, ev: EventSet, u: str, progress: Progress | None):
-    """Quote frames, Cboe index, dealer gamma and surface truth over all blocks of days."""
+def chains(ctx: dict[str, Any], p: SyntheticParams, u: str,
+           progress: Progress | None = None) -> tuple[pl.DataFrame, np.ndarray, np.ndarray, pl.DataFrame]:  # fmt: skip
+    """Quote frames, Cboe index, dealer gamma and surface truth of sessions ``[0, ctx["n"])``, block by block.
+
+    ``ctx`` is a :func:`latent_context`; the listing carries across blocks (strikes persist until expiry).
+    """
+    prof, ev = ctx["prof"], ctx["ev"]
     st = ch.DayState(
         ctx["ext"], ctx["close"], ctx["rate"], ctx["vol30"], ctx["rho"], ctx["eta"],
         ctx["episodes"].delta_level, ctx["episodes"].delta_short, ctx["cum_q"], ctx["m"], ctx["jump_q"], ev,
@@ -116,6 +121,7 @@ def _chains(ctx: dict[str, Any], p: SyntheticParams, prof: Profile, ev: EventSet
     lst = ch.expiries(ctx["ext"])
     g = rng_for(ctx["seed"], u, "chain")
     carry = ch.OIState()
+    listed = ch.ListState()
     day_dates = pl.Series("date", as_date_list(ctx["dates"]), dtype=pl.Date)
     quote_times = session_close_time(day_dates).cast(ch.OPTION_QUOTES["quote_time"])
     exp_dates = pl.Series("expiration", as_date_list(ctx["ext"][lst.idx]), dtype=pl.Date)
@@ -125,7 +131,7 @@ def _chains(ctx: dict[str, Any], p: SyntheticParams, prof: Profile, ev: EventSet
     gex = np.full(n, np.nan)
     for d0 in range(0, n, p.block_days):
         d1 = min(d0 + p.block_days, n)
-        b = ch.build_block(st, lst, p, prof, d0, d1, g, carry)
+        b = ch.build_block(st, lst, p, prof, d0, d1, g, carry, listed)
         frames.append(ch.quotes_frame(b, u, prof, day_dates, quote_times, exp_dates, g))
         vix[d0:d1] = b["vix"]
         gex[d0:d1] = b["gex"]
@@ -154,14 +160,13 @@ def _surface_frame(b: dict[str, np.ndarray], u: str, ctx: dict[str, Any], day_da
     )
 
 
-def generate_underlying(
-    seed: int, underlying: str, dates: np.ndarray, ext: np.ndarray, p: SyntheticParams, *,
-    with_chains: bool = True, progress: Progress | None = None,
-) -> Underlying:  # fmt: skip
-    """Generate every table and the truth of one underlying over the sessions ``dates``.
+def latent_context(seed: int, underlying: str, dates: np.ndarray, ext: np.ndarray, p: SyntheticParams, *,
+                   with_chains: bool = True) -> dict[str, Any]:  # fmt: skip
+    """Latent path, events, tenor truth and SSVI parameters of one underlying: what the chains are built from.
 
-    ``ext`` extends ``dates`` by about 14 months so that long-dated expiries and upcoming events are known.
-    ``progress(stage, fraction)`` is called after each stage (and each block of chains).
+    The dict carries the per-day arrays (``close``, ``rate``, ``vol30``, ``rho``, ``eta``, ``cum_q``, ...),
+    ``n`` (sessions to build chains for), the profile ``prof``, the events ``ev``, the latent path ``lat``
+    and the per-tenor truth ``tenor``.
     """
     prof = p.profile(underlying)
     n = dates.size
@@ -182,20 +187,35 @@ def generate_underlying(
         "rate": short_rate(ext[:n]),
         "cum_q": variance_paths(lat.y_slow, lat.y_fast, p, smax, q_measure=True, jump_rate=rate_eff),
         "cum_p": variance_paths(lat.y_slow, lat.y_fast, p, smax, q_measure=False, jump_rate=rate_eff),
+        "prof": prof, "ev": ev, "lat": lat,
     }  # fmt: skip
-    tenor = _tenor_truth(ctx, p, ev)
-    ctx["vol30"] = 100.0 * np.sqrt(tenor["vq_30d"])
+    ctx["tenor"] = _tenor_truth(ctx, p, ev)
+    ctx["vol30"] = 100.0 * np.sqrt(ctx["tenor"]["vq_30d"])
+    return ctx
+
+
+def generate_underlying(
+    seed: int, underlying: str, dates: np.ndarray, ext: np.ndarray, p: SyntheticParams, *,
+    with_chains: bool = True, progress: Progress | None = None,
+) -> Underlying:  # fmt: skip
+    """Generate every table and the truth of one underlying over the sessions ``dates``.
+
+    ``ext`` extends ``dates`` by about 14 months so that long-dated expiries and upcoming events are known.
+    ``progress(stage, fraction)`` is called after each stage (and each block of chains).
+    """
+    ctx = latent_context(seed, underlying, dates, ext, p, with_chains=with_chains)
+    prof, ev, lat, n = ctx["prof"], ctx["ev"], ctx["lat"], ctx["n"]
     if progress is not None:
         progress("latent", 1.0)
     if with_chains:
-        quotes, vix, gex, surface = _chains(ctx, p, prof, ev, underlying, progress)
+        quotes, vix, gex, surface = chains(ctx, p, underlying, progress)
     else:
         quotes, vix, gex = pl.DataFrame(schema=ch.OPTION_QUOTES), ctx["vol30"].copy(), np.full(n, np.nan)
         surface = pl.DataFrame()
-    bars = _bars(seed, underlying, dates, close, lat.sigma, prof)
-    divs = _dividends(underlying, dates, close, prof)
+    bars = _bars(seed, underlying, dates, ctx["close"], lat.sigma, prof)
+    divs = _dividends(underlying, dates, ctx["close"], prof)
     bars = _adjust(bars, divs)
-    truth = _truth(underlying, dates, close, lat, tenor, ctx, gex, episodes, ev, p)
+    truth = _truth(underlying, dates, ctx["close"], lat, ctx["tenor"], ctx, gex, ctx["episodes"], ev, p)
     return Underlying(
         bars=bars,
         quotes=quotes,
@@ -204,7 +224,7 @@ def generate_underlying(
         truth=truth,
         truth_events=_event_truth(underlying, ev, ext, n),
         truth_surface=surface,
-        truth_episodes=_episode_truth(underlying, episodes, dates),
+        truth_episodes=_episode_truth(underlying, ctx["episodes"], dates),
     )
 
 

@@ -18,8 +18,9 @@ from volengine.errors import ConfigError
 
 #: version of the generator's algorithm: bump it whenever the same (seed, params) produce different numbers, so
 #: caches keyed on it (:func:`volengine.datasets.cache.cache_key`) are rebuilt. History: 1, first release;
-#: 2, scheduled-event variance added to the SSVI θ instead of the model-free target (spec §3.5).
-GENERATOR_VERSION: int = 2
+#: 2, scheduled-event variance added to the SSVI θ instead of the model-free target (spec §3.5); 3, listed strikes
+#: persist until expiry (each day quotes the union of the daily grids since the expiry was first listed).
+GENERATOR_VERSION: int = 3
 #: the five regime names of the regime engine, in the order of :func:`volengine.datasets.synthetic.model.regimes`
 REGIMES: tuple[str, ...] = ("LOW_VOL_GRIND", "HIGH_VOL_PANIC", "TREND_UP", "TREND_DOWN", "CHOP")
 #: kinds of injected edge episodes (windows where one edge is deliberately strong)
