@@ -86,6 +86,7 @@ class Tables:
     events: pl.DataFrame
     rates: pl.DataFrame
     underlyings: tuple[str, ...]
+    dividends: pl.DataFrame = field(default_factory=pl.DataFrame)
 
 
 def _as_date(value: date | str | None, name: str) -> date | None:
@@ -151,6 +152,7 @@ def load_tables(
             events=read("events"),
             rates=read("rates", start=start, end=end),
             underlyings=wanted,
+            dividends=read("dividends", end=end),
         )
     tables = source.tables() if hasattr(source, "tables") else dict(source)
     q_all = tables.get("option_quotes", _empty("option_quotes"))
@@ -171,6 +173,7 @@ def load_tables(
         events=tables.get("events", _empty("events")),
         rates=_cut(tables.get("rates", _empty("rates")), "date", start, end),
         underlyings=wanted,
+        dividends=tables.get("dividends", _empty("dividends")),
     )
 
 

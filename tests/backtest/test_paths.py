@@ -96,3 +96,27 @@ def test_path_rows_carry_the_structures_stress_scenarios() -> None:
                      np.zeros(2, bool), np.array([-1.0, 1.0]), moves, shifts).sum(axis=0)  # fmt: skip
     assert_allclose(arr["stress"][0], exp, rtol=1e-12)
     assert arr["stress"][0].min() < 0  # a short put spread loses in the crash scenarios
+
+
+def test_short_itm_american_call_before_an_ex_date_is_flagged_for_assignment() -> None:
+    # a call credit spread: short 95 C, long 100 C; spot 97 -> the short call is 2 points in the money
+    days = DAYS[:3]
+    rows = []
+    for d, (sb, sa, lb, la) in enumerate([(2.40, 2.50, 0.40, 0.50), (2.10, 2.20, 0.30, 0.40), (2.05, 2.15, 0.2, 0.3)]):
+        for k, bid, ask in ((95.0, sb, sa), (100.0, lb, la)):
+            rows.append({"underlying": "SPY", "date": days[d], "expiration": EXP, "strike": k, "right": "C",
+                         "bid": bid, "ask": ask, "mid": 0.5 * (bid + ask), "iv": 0.2, "forward": 97.0, "disc": 1.0,
+                         "t": 0.01, "style": "american"})  # fmt: skip
+    contracts = pl.DataFrame(rows).with_columns(pl.col("right").cast(Right))
+    s = pl.DataFrame({"candidate": [0], "underlying": ["SPY"], "date": [days[0]], "expiration": [EXP], "n_legs": [2],
+                      "entry_cashflow_points": [2.0], "max_loss_points": [3.0], "max_profit_points": [2.0]})  # fmt: skip
+    legs = pl.DataFrame({"candidate": [0, 0], "leg": [0, 1], "expiration": [EXP, EXP], "strike": [95.0, 100.0],
+                         "right": ["C", "C"], "qty": [-1, 1], "settlement": ["PM", "PM"]})  # fmt: skip
+    bars = pl.DataFrame({"underlying": ["SPY"] * 3, "date": days, "open": [97.0] * 3, "close": [97.0] * 3})
+    # time value of the 95 call: mark - 2; ex-date on day 2 with a 0.30 dividend
+    divs = pl.DataFrame({"ex_date": [days[2]], "underlying": ["SPY"], "amount": [0.30]})
+    path, _ = build_paths(s, legs, contracts, bars, pl.Series(days), Settings(), divs)
+    # day 1: time value 0.15 < 0.30 and the ex-date one day ahead -> flagged; day 2: 0.10 < 0.30 on the ex-date
+    assert path["assignment_risk"].to_list() == [True, True]
+    path, _ = build_paths(s, legs, contracts, bars, pl.Series(days), Settings(), divs.with_columns(amount=0.05))
+    assert path["assignment_risk"].to_list() == [False, False]  # the dividend is below the time value

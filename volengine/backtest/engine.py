@@ -112,14 +112,14 @@ def _trades_frame(run: SimResult, structures: pl.DataFrame, days: pl.Series, leg
         t.join(day_dates.rename({"day": "entry_day", "date": "entry_date"}), on="entry_day", how="left")
         .join(day_dates.rename({"day": "exit_day", "date": "exit_date"}), on="exit_day", how="left")
         .join(legs_model, on="candidate", how="left")
-        .with_columns(pl.col("model_marked").fill_null(False))
+        .with_columns(pl.col("model_marked").fill_null(False), pl.col("assignment_risk").fill_null(False))
         .select(
             pl.col("param_set"), pl.col("candidate").alias("trade_id"), "underlying",
             pl.col("choice").alias("structure"), "edge", "signal", pl.col("regime").alias("regime_at_entry"),
             "entry_date", "exit_date", pl.col("contracts").cast(pl.Int32),
             pl.col("entry_cf").alias("entry_cashflow_points"), pl.col("exit_cf").alias("exit_cashflow_points"),
             "pnl_usd", (pl.col("max_loss_points") * 100 * pl.col("contracts")).alias("max_loss_usd"),
-            pl.col("status").alias("exit_reason"), "model_marked",
+            pl.col("status").alias("exit_reason"), "model_marked", "assignment_risk",
         )
         .sort("param_set", "entry_date", "trade_id")
     )  # fmt: skip
@@ -213,7 +213,7 @@ def run_backtest(
     runs_dir : str or Path, optional
         Write ``<runs_dir>/<name>-<timestamp>/`` (config, trades, legs, equity, metrics) when given.
     """
-    from volengine.pipeline import run_pipeline
+    from volengine.pipeline import load_tables, run_pipeline
     from volengine.structures import build_structures
 
     s = settings or Settings()
@@ -245,8 +245,9 @@ def run_backtest(
         pl.col("underlying").cast(pl.String), "expiration", "strike", pl.col("right").cast(pl.String), "settlement"
     ).unique(key)
     vlegs = vlegs.join(settlement, on=key, how="left")
-    bars = _bars(source, features)
-    path, arrays = build_paths(valid, vlegs, contracts, bars, days, s)
+    tables = load_tables(source)
+    bars = _bars(tables, features)
+    path, arrays = build_paths(valid, vlegs, contracts, bars, days, s, tables.dividends)
     timings["paths"] = time.perf_counter() - t0
     day_index = pl.DataFrame({"date": days}).with_row_index("day")
     sig_day = valid.join(day_index, on="date", how="left")["day"].to_numpy().astype(np.int64)
@@ -267,7 +268,7 @@ def run_backtest(
     t0 = time.perf_counter()
     sim = simulate(days.len(), day_regime, week, cands, arrays, params, eq0)
     timings["simulate"] = time.perf_counter() - t0
-    model = path.group_by("candidate").agg(pl.col("model_marked").any())
+    model = path.group_by("candidate").agg(pl.col("model_marked").any(), pl.col("assignment_risk").any())
     run = BacktestRun(
         equity=_equity_frame(sim, days, features, eq0)
         .join(portfolio_greeks(sim, vlegs, contracts, days), on=["param_set", "date"], how="left")
@@ -287,11 +288,8 @@ def run_backtest(
     return run
 
 
-def _bars(source: Any, features: pl.DataFrame) -> pl.DataFrame:
+def _bars(tables: Any, features: pl.DataFrame) -> pl.DataFrame:
     """Unadjusted open/close per (underlying, date) for settlement prices (the pipeline's spot otherwise)."""
-    from volengine.pipeline import load_tables
-
-    tables = load_tables(source)
     bars = tables.bars
     if bars.height:
         return bars.select(pl.col("underlying").cast(pl.String), "date", "open", "close")

@@ -13,6 +13,8 @@ session from its entry day (the next session) to its front expiry (or the end of
   nearest listed strike of the same expiry and right, priced with Black-76 on the chain's forward); without any
   quote of its chain the leg's last mark carries forward. A trade is never dropped for a missing quote. A
   zero-bid quote is a posted market for marks and exits (a worthless wing is sold for 0), not for entries;
+* ``assignment_risk``: a short American call of the structure is in the money with less time value than the
+  dividend of an ex-date within the next days: early assignment is likely (flagged, not simulated);
 * ``max_loss`` / ``max_profit`` at the entry fill: the signal-day values shifted by the fill difference
   (exact: the expiry payoff does not depend on the price paid).
 
@@ -80,6 +82,7 @@ def _quotes_on_path(rows: pl.DataFrame, contracts: pl.DataFrame) -> pl.DataFrame
     a posted quote, so the cost follows the paths, not the size of the chain history.
     """
     cols = ["underlying", "date", "expiration", "strike", "right", "bid", "ask", "mid", "iv", "forward", "disc", "t"]
+    cols += [c for c in ("style",) if c in contracts.columns]
     chain_key = ["underlying", "date", "expiration"]
     typed = rows.with_columns(
         pl.col("underlying").cast(contracts.schema["underlying"]), pl.col("right").cast(contracts.schema["right"])
@@ -131,6 +134,35 @@ def _quotes_on_path(rows: pl.DataFrame, contracts: pl.DataFrame) -> pl.DataFrame
     )
 
 
+#: calendar days ahead in which an ex-dividend date makes a deep in-the-money short call an assignment risk
+ASSIGNMENT_WINDOW_DAYS = 5
+
+
+def _assignment_risk(r: pl.DataFrame, bars: pl.DataFrame, dividends: pl.DataFrame | None) -> pl.DataFrame:
+    """Flag American short calls in the money whose time value is below the next dividend (ex-date within
+    :data:`ASSIGNMENT_WINDOW_DAYS`): the holder gains by exercising before the ex-date (domain notes §1.3)."""
+    if dividends is None or dividends.height == 0:
+        return r.with_columns(pl.lit(False).alias("assignment_risk"))
+    spot = bars.select(pl.col("underlying").cast(pl.String), "date", pl.col("close").alias("_spot"))
+    div = dividends.select(pl.col("underlying").cast(pl.String), pl.col("ex_date").alias("_ex"), pl.col("amount")).sort(
+        "_ex"
+    )
+    out = (
+        r.join(spot, on=["underlying", "date"], how="left")
+        .sort("date")
+        .join_asof(div, left_on="date", right_on="_ex", by="underlying", strategy="forward",
+                   tolerance=f"{ASSIGNMENT_WINDOW_DAYS}d", check_sortedness=False)  # both sorted by date
+        .sort("candidate", "leg", "day")
+    )  # fmt: skip
+    intrinsic = (pl.col("_spot") - pl.col("strike")).clip(0)
+    is_american = pl.col("style").cast(pl.String) == "american" if "style" in out.columns else pl.lit(value=True)
+    risk = (
+        (pl.col("qty") < 0) & (pl.col("right") == "C") & is_american & (intrinsic > 0)
+        & pl.col("amount").is_not_null() & (pl.col("mark") - intrinsic < pl.col("amount"))
+    )  # fmt: skip
+    return out.with_columns(risk.fill_null(False).alias("assignment_risk")).drop("_spot", "_ex", "amount")
+
+
 def _settlement_prices(bars: pl.DataFrame) -> pl.DataFrame:
     return bars.select(
         pl.col("underlying").cast(pl.String), pl.col("date").alias("expiration"),
@@ -145,6 +177,7 @@ def build_paths(
     bars: pl.DataFrame,
     days: pl.Series,
     settings: Settings | None = None,
+    dividends: pl.DataFrame | None = None,
 ) -> tuple[pl.DataFrame, dict[str, np.ndarray[Any, Any]]]:
     """Paths of the valid candidates and the simulator's flat path arrays.
 
@@ -173,7 +206,7 @@ def build_paths(
     """
     s = settings or Settings()
     rows = _leg_days(structures, legs, days)
-    r = _quotes_on_path(rows, contracts)
+    r = _assignment_risk(_quotes_on_path(rows, contracts), bars, dividends)
     r = r.with_columns(
         pl.when(pl.col("model_marked")).then(pl.col(a)).otherwise(pl.col(b)).alias(f"_{b}")
         for a, b in (("iv_model", "iv"), ("f_model", "forward"), ("t_model", "t"), ("d_model", "disc"))
@@ -214,6 +247,7 @@ def build_paths(
             pl.col("leg_entry_cf").sum().alias("entry_all"),
             pl.col("leg_entry_cf").is_null().any().alias("entry_missing"),
             pl.col("model_marked").any(),
+            pl.col("assignment_risk").any(),
             (pl.col("expiration") - pl.col("date")).dt.total_days().min().alias("dte"),
         )
         .sort("candidate", "day")

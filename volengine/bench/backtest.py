@@ -58,7 +58,9 @@ def run_backtest_bench(
     contracts, feats = pipe.contracts, pipe.features.with_columns(pl.col("underlying").cast(pl.String))
     assert contracts is not None
     days = feats["date"].unique().sort()
-    bars = _bars(path, feats)
+    from volengine.pipeline import load_tables
+
+    bars = _bars(load_tables(path), feats)
     req = (
         feats.filter(pl.col("regime").cast(pl.String) != "WARMUP")
         .select("underlying", "date", pl.col("regime").cast(pl.String))
