@@ -102,7 +102,8 @@ def test_short_itm_american_call_before_an_ex_date_is_flagged_for_assignment() -
     # a call credit spread: short 95 C, long 100 C; spot 97 -> the short call is 2 points in the money
     days = DAYS[:3]
     rows = []
-    for d, (sb, sa, lb, la) in enumerate([(2.40, 2.50, 0.40, 0.50), (2.10, 2.20, 0.30, 0.40), (2.05, 2.15, 0.2, 0.3)]):
+    books = [(2.40, 2.50, 0.40, 0.50), (2.10, 2.20, 0.30, 0.40), (2.05, 2.15, 0.2, 0.3)]
+    for d, (sb, sa, lb, la) in enumerate(books):
         for k, bid, ask in ((95.0, sb, sa), (100.0, lb, la)):
             rows.append({"underlying": "SPY", "date": days[d], "expiration": EXP, "strike": k, "right": "C",
                          "bid": bid, "ask": ask, "mid": 0.5 * (bid + ask), "iv": 0.2, "forward": 97.0, "disc": 1.0,
