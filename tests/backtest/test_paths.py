@@ -109,8 +109,9 @@ def test_short_itm_american_call_before_an_ex_date_is_flagged_for_assignment() -
                          "bid": bid, "ask": ask, "mid": 0.5 * (bid + ask), "iv": 0.2, "forward": 97.0, "disc": 1.0,
                          "t": 0.01, "style": "american"})  # fmt: skip
     contracts = pl.DataFrame(rows).with_columns(pl.col("right").cast(Right))
-    s = pl.DataFrame({"candidate": [0], "underlying": ["SPY"], "date": [days[0]], "expiration": [EXP], "n_legs": [2],
-                      "entry_cashflow_points": [2.0], "max_loss_points": [3.0], "max_profit_points": [2.0]})  # fmt: skip
+    s = pl.DataFrame({"candidate": [0], "underlying": ["SPY"], "date": [days[0]], "expiration": [EXP],
+                      "n_legs": [2], "entry_cashflow_points": [2.0], "max_loss_points": [3.0],
+                      "max_profit_points": [2.0]})  # fmt: skip
     legs = pl.DataFrame({"candidate": [0, 0], "leg": [0, 1], "expiration": [EXP, EXP], "strike": [95.0, 100.0],
                          "right": ["C", "C"], "qty": [-1, 1], "settlement": ["PM", "PM"]})  # fmt: skip
     bars = pl.DataFrame({"underlying": ["SPY"] * 3, "date": days, "open": [97.0] * 3, "close": [97.0] * 3})
