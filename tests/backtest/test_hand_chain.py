@@ -1,0 +1,68 @@
+"""A put credit spread through every stage on a hand-built chain, P&L computed by hand to the cent:
+builder (signal day) -> quote paths (fills next session, marks, exit) -> simulator (sizing, costs)."""
+
+from __future__ import annotations
+
+import sys
+from datetime import date
+from pathlib import Path
+
+import numpy as np
+import polars as pl
+from numpy.testing import assert_allclose
+
+from volengine.backtest import param_matrix, simulate
+from volengine.backtest.paths import build_paths, candidate_stress
+from volengine.config import Settings
+from volengine.structures import build_structures
+
+sys.path.insert(0, str(Path(__file__).parents[1] / "structures"))
+from structure_chains import MAIN_CALLS, MAIN_PUTS, chain, frame, quotes  # noqa: E402
+
+DAYS = [date(2024, 1, 2), date(2024, 1, 3), date(2024, 1, 4), date(2024, 1, 5), date(2024, 1, 8)]
+EXP = date(2024, 2, 2)  # 31 days after the signal day
+#: the two legs' quotes (95 P, 90 P) from the entry day on
+LATER = [((0.70, 0.80), (0.25, 0.30)), ((0.40, 0.45), (0.10, 0.15)), ((0.15, 0.20), (0.05, 0.10)),
+         ((0.10, 0.15), (0.00, 0.05))]  # fmt: skip
+
+
+def _contracts() -> pl.DataFrame:
+    days = [chain("SPY", 31, quotes(MAIN_CALLS, MAIN_PUTS), day=DAYS[0])]
+    for k, ((b95, a95), (b90, a90)) in enumerate(LATER, start=1):
+        puts = dict(MAIN_PUTS) | {95: (b95, a95), 90: (b90, a90)}
+        days.append(chain("SPY", (EXP - DAYS[k]).days, quotes(MAIN_CALLS, puts), day=DAYS[k]))
+    return frame(*days)
+
+
+def test_put_credit_spread_pnl_by_hand() -> None:
+    s = Settings()
+    contracts = _contracts()
+    req = pl.DataFrame({"request_id": [0], "underlying": ["SPY"], "date": [DAYS[0]], "choice": ["put_credit_spread"]})
+    st, legs = build_structures(contracts, req, s)
+    row = st.row(0, named=True)
+    # ATM = 100 (nearest 100.4); short 95 P at ATM - 1 x 5, long 90 P; conservative: 95P bid 0.80 - 90P ask 0.35
+    assert row["is_valid"], row["message"]
+    assert sorted(legs["strike"].to_list()) == [90.0, 95.0]
+    assert_allclose([row["entry_cashflow_points"], row["max_loss_points"]], [0.45, 4.55])
+    valid = st.with_columns(pl.lit(0, pl.Int64).alias("candidate"), pl.lit("LOW_VOL_GRIND").alias("regime"))
+    vl = legs.with_columns(pl.lit(0, pl.Int64).alias("candidate"), pl.col("underlying").cast(pl.String),
+                           pl.col("right").cast(pl.String), pl.lit("PM").alias("settlement"))  # fmt: skip
+    bars = pl.DataFrame({"underlying": ["SPY"] * 5, "date": DAYS, "open": [100.4] * 5, "close": [100.4] * 5})
+    _, arrays = build_paths(valid, vl, contracts, bars, pl.Series(DAYS), s)
+    # entry on day 1 (sell 95 P at 0.70, buy 90 P at 0.30): credit 0.40, max loss 5 - 0.40
+    assert_allclose(arrays["entry_cf"][0], 0.40)
+    assert_allclose(arrays["max_loss"][0], 4.60)
+    assert_allclose(arrays["close_cf"], [-0.80 + 0.25, -0.45 + 0.10, -0.20 + 0.05, -0.15 + 0.00])
+    cands = {"signal_day": [0], "entry_day": [1], "ml_est": [row["max_loss_points"]], "legs": [2],
+             "is_credit": [1], "regime": [0], "stress": candidate_stress(valid, vl, contracts, s)}  # fmt: skip
+    res = simulate(5, np.zeros(5), np.zeros(5), cands, arrays, param_matrix(s), 100_000.0)
+    t = res.trades.row(0, named=True)
+    # 1 % of $100,000 / $455 = 2 lots; day 3: P&L 0.40 - 0.20 = 0.20 >= 50 % of 0.40 -> exit filled day 4 at -0.15
+    assert t["contracts"] == 2
+    assert t["status"] == "take_profit"
+    assert (t["entry_day"], t["exit_day"]) == (1, 4)
+    cost = 0.67 * 2 * 2  # commission + fee per contract per leg, per side
+    assert_allclose(t["pnl_usd"], 0.40 * 200 - 0.15 * 200 - 2 * cost, atol=1e-9)  # $44.64
+    assert_allclose(res.daily["equity"].to_numpy(),
+                    [100_000, 100_000 + 80 - cost - 0.55 * 200, 100_000 + 80 - cost - 0.35 * 200,
+                     100_000 + 80 - cost - 0.15 * 200, 100_000 + 44.64], atol=1e-9)  # fmt: skip
