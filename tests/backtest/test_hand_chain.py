@@ -17,7 +17,7 @@ from volengine.config import Settings
 from volengine.structures import build_structures
 
 sys.path.insert(0, str(Path(__file__).parents[1] / "structures"))
-from structure_chains import MAIN_CALLS, MAIN_PUTS, chain, frame, quotes  # noqa: E402
+from structure_chains import MAIN_CALLS, MAIN_PUTS, chain, frame, quotes
 
 DAYS = [date(2024, 1, 2), date(2024, 1, 3), date(2024, 1, 4), date(2024, 1, 5), date(2024, 1, 8)]
 EXP = date(2024, 2, 2)  # 31 days after the signal day
