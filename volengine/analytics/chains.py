@@ -3,12 +3,14 @@
 Everything this stage computes for a day depends on that day's quotes and rates alone, so the stage can
 run on any slice of days (one stored year partition at a time, which also bounds memory) and a slice's
 result can be cached: the key is the partition's content hash, the rates it read, the effective end date,
-the settings that shape the stage and :data:`STAGE_VERSION`. A changed partition, setting or version is
-simply a different key; a cached result is always exactly what a fresh run would give.
+the settings that shape the stage, :data:`STAGE_VERSION` and a fingerprint of the code
+(:func:`code_fingerprint`). A changed partition, setting, version or source file is simply a different key; a
+cached result is always exactly what a fresh run would give.
 """
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import os
@@ -29,8 +31,24 @@ from volengine.data.atomic import write_parquet_atomic
 if TYPE_CHECKING:
     from volengine.data.store import Store
 
-#: bump when the chain stage's output changes for the same input
+#: bump when the chain stage's output changes for the same input (the code fingerprint also catches edits)
 STAGE_VERSION = 1
+
+
+@functools.lru_cache(maxsize=1)
+def code_fingerprint() -> str:
+    """Hash of the source of every module that shapes a pipeline result, so a code change is a new cache key."""
+    root = Path(__file__).resolve().parents[1]
+    h = hashlib.sha256()
+    for sub in ("analytics", "kernels", "regime", "edges", "config", "data"):
+        for path in sorted((root / sub).rglob("*.py")):
+            h.update(path.relative_to(root).as_posix().encode())
+            h.update(path.read_bytes())
+    for name in ("pipeline.py",):
+        h.update((root / name).read_bytes())
+    return h.hexdigest()[:16]
+
+
 _PARTS = ("expiries", "surface", "gamma")
 
 
@@ -116,7 +134,7 @@ def cached_chain_stage(
             continue
         upto = hi if end is None or end >= hi else end
         rates_used = sorted(v["sha256"] for v in rate_parts.values() if date.fromisoformat(v["min_date"]) <= upto)
-        text = json.dumps([STAGE_VERSION, entry["sha256"], upto.isoformat(), rates_used, fp])
+        text = json.dumps([STAGE_VERSION, code_fingerprint(), entry["sha256"], upto.isoformat(), rates_used, fp])
         digest = hashlib.sha256(text.encode()).hexdigest()[:24]
         paths = {p: cache_dir() / f"{underlying}-{lo.year}-{digest}-{p}.parquet" for p in _PARTS}
         if use_cache and all(path.exists() for path in paths.values()):
@@ -149,7 +167,8 @@ def result_key(store: Store, underlyings: tuple[str, ...], end: date | None, fin
             if end is not None and name != "events" and date.fromisoformat(entry["min_date"]) > end:
                 continue
             used.append((name, key, entry["sha256"]))
-    text = json.dumps([STAGE_VERSION, list(underlyings), None if end is None else end.isoformat(), fingerprint, used])
+    text = json.dumps([STAGE_VERSION, code_fingerprint(), list(underlyings), None if end is None else end.isoformat(),
+                       fingerprint, used])  # fmt: skip
     return hashlib.sha256(text.encode()).hexdigest()[:32]
 
 
