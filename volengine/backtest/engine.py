@@ -298,21 +298,19 @@ def _bars(tables: Any, features: pl.DataFrame) -> pl.DataFrame:
 
 def write_run(run: BacktestRun, runs_dir: Path, name: str) -> Path:
     """Write the run directory: config.json, trades/legs/equity Parquet and metrics.json (param_set 0)."""
-    from volengine.data.atomic import write_parquet_atomic
+    from volengine.data.atomic import write_bytes_atomic, write_parquet_atomic
+    from volengine.metrics import write_metrics
 
     stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%S%fZ")
     out = runs_dir / f"{name}-{stamp}"
     out.mkdir(parents=True, exist_ok=False)
     config = {"settings": run.settings.model_dump(mode="json"), "fingerprint": settings_fingerprint(run.settings),
               "params": run.params.tolist(), "timings_s": run.timings}  # fmt: skip
-    (out / "config.json").write_text(json.dumps(config, indent=1, sort_keys=True, default=str) + "\n")
+    text = json.dumps(config, indent=1, sort_keys=True, default=str) + "\n"
+    write_bytes_atomic(text.encode("utf-8"), out / "config.json")
     write_parquet_atomic(run.trades, out / "trades.parquet")
     write_parquet_atomic(run.legs, out / "legs.parquet")
     write_parquet_atomic(run.equity, out / "equity.parquet")
-    try:
-        from volengine.metrics import write_metrics
-    except ImportError:  # pragma: no cover - the metrics module ships with this package
-        return out
     eq0 = run.equity.filter(pl.col("param_set") == 0).drop("param_set")
     tr0 = run.trades.filter(pl.col("param_set") == 0).drop("param_set")
     write_metrics(out, eq0, tr0, run.settings)
