@@ -58,6 +58,7 @@ class DemoResult:
     backtest: dict[str, Any] = field(default_factory=dict)
     by_regime: list[dict[str, Any]] = field(default_factory=list)
     tearsheet: str | None = None
+    kill_switch_date: str | None = None
     not_yet: tuple[str, ...] = field(default=_NOT_YET)
 
 
@@ -123,6 +124,9 @@ def run_demo(
     eq0 = bt.equity.filter(pl.col("param_set") == 0)
     perf = performance(eq0.drop("param_set"), tr0.drop("param_set"), bt.settings)
     by_regime = breakdown(tr0, "regime_at_entry").to_dicts() if tr0.height else []
+    peak = pl.col("equity").cum_max()
+    tripped = eq0.filter((peak - pl.col("equity")) / peak * 100 >= bt.settings.risk.max_drawdown_pct)["date"]
+    kill_date = str(tripped.min()) if tripped.len() else None
     sheet = None
     if with_tearsheet and bt.run_dir is not None and tr0.height:
         say("quantstats tearsheet")
@@ -149,6 +153,7 @@ def run_demo(
         backtest={k: perf.get(k) for k in _HEADLINE},
         by_regime=by_regime,
         tearsheet=sheet,
+        kill_switch_date=kill_date,
         **stats,
     )
 
@@ -185,6 +190,8 @@ def as_rows(r: DemoResult) -> list[tuple[str, str]]:
         pf = row.get("profit_factor")
         text = f"{row['n']} trades, P&L ${row['pnl_usd']:,.0f}, win {100 * row['win_rate']:.0f} %"
         rows.append((f"backtest {row['regime_at_entry']}", text + ("" if pf is None else f", PF {pf:.2f}")))
+    if r.kill_switch_date:
+        rows.append(("drawdown kill switch tripped (holds until reset)", r.kill_switch_date))
     if r.run_dir:
         rows.append(("run directory", r.run_dir))
     if r.tearsheet:
