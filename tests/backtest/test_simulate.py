@@ -168,3 +168,29 @@ def test_bad_inputs_are_named() -> None:
     bad = dict(cands, signal_day=[2, 0])
     with pytest.raises(KernelInputError, match="sorted"):
         _run(bad, paths)
+
+
+def test_debit_structures_take_profit_on_max_profit_and_credit_stops_on_max_loss() -> None:
+    debit = {"day": [1, 2, 3, 4], "close_cf": [0.90, 1.50, 3.10, 3.30], "dte": [40, 39, 38, 37], "entry_cf": -1.00,
+             "max_loss": 1.00, "max_profit": 4.00}  # fmt: skip
+    cands = {"signal_day": [0], "entry_day": [1], "ml_est": [1.0], "legs": [2], "is_credit": [0], "regime": [0]}
+    t = _run(cands, _paths(debit), [{}], n_days=5).trades.row(0, named=True)
+    # P&L 3.10 - 1.00 = 2.10 >= 50 % of 4.00 on day 3 -> filled day 4 at 3.30; the credit time stop does not apply
+    assert (t["status"], t["exit_day"]) == ("take_profit", 4)
+    t = _run(cands, _paths(debit), [{"time_stop_debit_dte_days": 39}], n_days=5).trades.row(0, named=True)
+    assert (t["status"], t["exit_day"]) == ("time_stop", 3)
+    book, paths = _book()
+    ov = [{"time_stop_dte_days": -1, "stop_loss_max_loss_pct": 20.0}]
+    t = _run(book, paths, ov).trades.sort("candidate").row(1, named=True)
+    # vertical: loss 0.60 on day 4 >= 20 % of its 2.10 max loss (before the 1 x credit stop of day 5)
+    assert (t["status"], t["exit_day"]) == ("stop_loss", 5)
+
+
+def test_rules_set_to_null_in_settings_never_fire() -> None:
+    from volengine.config import with_overrides
+
+    s = with_overrides(Settings(), {"backtest": {"exits": {"credit": {"take_profit_pct": None,
+                                                                      "time_stop_dte_days": None}}}})  # fmt: skip
+    cands, paths = _book()
+    res = simulate(8, np.zeros(8), np.repeat([0, 1], [5, 3]), cands, paths, param_matrix(s), 100_000.0)
+    assert res.trades.sort("candidate")["status"].to_list() == ["expiry", "stop_loss"]

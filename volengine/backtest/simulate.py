@@ -39,6 +39,9 @@ PARAM_COLUMNS: dict[str, int] = {
     "cost_per_contract_leg_usd": kb.P_COST_PER_CONTRACT_LEG,
     "kill_switch_recovery_days": kb.P_RECOVERY_DAYS,
     "stress_limit_pct": kb.P_STRESS_LIMIT_PCT,
+    "take_profit_debit_pct": kb.P_TP_DEBIT_PCT,
+    "time_stop_debit_dte_days": kb.P_TIME_STOP_DEBIT_DTE,
+    "stop_loss_max_loss_pct": kb.P_SL_MAX_LOSS_PCT,
 }
 #: regime codes used by the simulator (index into the size multipliers)
 REGIME_CODES: dict[str, int] = {str(r): i for i, r in enumerate(Regime)}
@@ -56,10 +59,16 @@ def base_params(settings: Settings) -> np.ndarray[Any, Any]:
     s = settings
     row = np.zeros(kb.N_PARAMS)
     ex = s.backtest.exits
-    row[kb.P_TP_PCT] = ex.credit.take_profit_pct
-    row[kb.P_SL_CREDIT_MULT] = ex.credit.stop_loss_credit_multiple
-    row[kb.P_SL_DEBIT_PCT] = ex.debit.stop_loss_pct
-    row[kb.P_TIME_STOP_DTE] = ex.credit.time_stop_dte_days
+    off = np.inf  # a rule set to null never fires
+    row[kb.P_TP_PCT] = off if ex.credit.take_profit_pct is None else ex.credit.take_profit_pct
+    row[kb.P_SL_CREDIT_MULT] = (
+        off if ex.credit.stop_loss_credit_multiple is None else ex.credit.stop_loss_credit_multiple
+    )
+    row[kb.P_SL_MAX_LOSS_PCT] = off if ex.credit.stop_loss_max_loss_pct is None else ex.credit.stop_loss_max_loss_pct
+    row[kb.P_TIME_STOP_DTE] = -1 if ex.credit.time_stop_dte_days is None else ex.credit.time_stop_dte_days
+    row[kb.P_TP_DEBIT_PCT] = off if ex.debit.take_profit_pct is None else ex.debit.take_profit_pct
+    row[kb.P_SL_DEBIT_PCT] = off if ex.debit.stop_loss_pct is None else ex.debit.stop_loss_pct
+    row[kb.P_TIME_STOP_DEBIT_DTE] = -1 if ex.debit.time_stop_dte_days is None else ex.debit.time_stop_dte_days
     r = s.risk
     row[kb.P_PER_TRADE_PCT] = r.per_trade_risk_pct
     row[kb.P_TOTAL_PCT] = r.total_risk_pct

@@ -50,6 +50,9 @@ class CreditExits(ConfigModel):
         50.0, gt=0, le=100, description="Exit when MTM >= this % of max profit (the credit)."
     )
     stop_loss_credit_multiple: StrictFloat | None = Field(1.0, gt=0, description="Exit when MTM <= -this x the credit.")
+    stop_loss_max_loss_pct: StrictFloat | None = Field(
+        None, gt=0, le=100, description="Also exit when MTM <= -this % of max loss; null = off."
+    )
     time_stop_dte_days: StrictInt | None = Field(21, ge=0, description="Exit when DTE <= this.")
 
 

@@ -30,10 +30,10 @@ from numba import njit, prange
 from volengine.kernels._flags import PARALLEL, SERIAL
 
 # parameter columns
-P_TP_PCT = 0  # take profit at this % of max profit
-P_SL_CREDIT_MULT = 1  # credit structures: stop at a loss of this x the entry credit
-P_SL_DEBIT_PCT = 2  # debit structures: stop at a loss of this % of the debit
-P_TIME_STOP_DTE = 3  # exit when DTE <= this
+P_TP_PCT = 0  # credit structures: take profit at this % of max profit (inf: off)
+P_SL_CREDIT_MULT = 1  # credit structures: stop at a loss of this x the entry credit (inf: off)
+P_SL_DEBIT_PCT = 2  # debit structures: stop at a loss of this % of the debit (inf: off)
+P_TIME_STOP_DTE = 3  # credit structures: exit when DTE <= this (-1: off)
 P_PER_TRADE_PCT = 4
 P_TOTAL_PCT = 5
 P_MAX_CONTRACTS = 6
@@ -46,7 +46,10 @@ P_KILL_CLOSE_ALL = 12  # 1: the kill switch also closes every open position
 P_COST_PER_CONTRACT_LEG = 13  # $ per contract per leg per side (commission + fees)
 P_RECOVERY_DAYS = 14  # kill switch resets after this many sessions; 0 = never (explicit reset only)
 P_STRESS_LIMIT_PCT = 15  # the book's worst stress-scenario loss after an entry may not exceed this % of equity
-P_SIZE_MULT = 16  # 5 columns: size multiplier per regime code 0..4
+P_TP_DEBIT_PCT = 16  # debit structures: take profit at this % of max profit (inf: off)
+P_TIME_STOP_DEBIT_DTE = 17  # debit structures: exit when DTE <= this (-1: off)
+P_SL_MAX_LOSS_PCT = 18  # credit structures: also stop at a loss of this % of max loss (inf: off)
+P_SIZE_MULT = 19  # 5 columns: size multiplier per regime code 0..4
 N_PARAMS = P_SIZE_MULT + 5
 
 # exit / status codes of a candidate under one parameter set
@@ -71,20 +74,27 @@ REJ_STRESS = 17  # the stress grid's worst case of book + candidate breaches the
 @njit(**SERIAL)
 def _exit_reason_nb(pr: Any, c: int, row: int, first: int, t: int, day_regime: Any, cand_is_credit: Any,
                     cand_regime: Any, path_close_cf: Any, path_dte: Any, path_entry_cf: Any,
-                    path_max_profit: Any, killed: int) -> int:  # fmt: skip
-    """Exit decided at day ``t``'s close for open candidate ``c`` (-1: hold). Order: TP, SL, regime, time."""
+                    path_max_profit: Any, path_max_loss: Any, killed: int) -> int:  # fmt: skip
+    """Exit decided at day ``t``'s close for open candidate ``c`` (-1: hold). Order: TP, SL, regime, time.
+
+    Credit and debit structures have their own take-profit and time-stop columns; a rule that is off holds
+    +inf (TP, SL) or -1 (time stop).
+    """
     entry = path_entry_cf[first]
     pnl_pts = entry + path_close_cf[row]
     mp = path_max_profit[first]
-    if math.isfinite(mp) and mp > 0.0 and pnl_pts >= pr[P_TP_PCT] / 100.0 * mp:
+    credit = cand_is_credit[c] == 1
+    tp = pr[P_TP_PCT] if credit else pr[P_TP_DEBIT_PCT]
+    if math.isfinite(mp) and mp > 0.0 and pnl_pts >= tp / 100.0 * mp:
         return EXIT_TP
-    if cand_is_credit[c] == 1 and pnl_pts <= -pr[P_SL_CREDIT_MULT] * entry:
+    if credit and (pnl_pts <= -pr[P_SL_CREDIT_MULT] * entry
+                   or pnl_pts <= -pr[P_SL_MAX_LOSS_PCT] / 100.0 * path_max_loss[first]):  # fmt: skip
         return EXIT_SL
-    if cand_is_credit[c] == 0 and pnl_pts <= pr[P_SL_DEBIT_PCT] / 100.0 * entry:
+    if not credit and pnl_pts <= pr[P_SL_DEBIT_PCT] / 100.0 * entry:
         return EXIT_SL  # entry < 0 for a debit: a loss of pct x the debit
     if pr[P_EXIT_ON_REGIME] > 0 and day_regime[t] != cand_regime[c]:
         return EXIT_REGIME
-    if path_dte[row] <= pr[P_TIME_STOP_DTE]:
+    if path_dte[row] <= (pr[P_TIME_STOP_DTE] if credit else pr[P_TIME_STOP_DEBIT_DTE]):
         return EXIT_TIME
     if killed != 0 and pr[P_KILL_CLOSE_ALL] > 0:
         return EXIT_KILL
@@ -275,7 +285,7 @@ def _simulate_one_nb(
                 continue
             pending_exit[c] = _exit_reason_nb(pr, c, row, path_off[c], t, day_regime, cand_is_credit,
                                               cand_regime, path_close_cf, path_dte, path_entry_cf,
-                                              path_max_profit, 1 if killed else 0)  # fmt: skip
+                                              path_max_profit, path_max_loss, 1 if killed else 0)  # fmt: skip
         # 6. entry decisions at today's close, sized on today's equity, filled tomorrow
         pending_ml = 0.0
         while next_c < n_c and cand_signal_day[next_c] == t:
