@@ -111,3 +111,12 @@ def test_portfolio_greeks_follow_the_open_book(run) -> None:  # type: ignore[no-
     assert (flat["vega"] == 0).all()
     book = eq.filter(pl.col("n_open") > 0)
     assert (book["vega"] != 0).mean() > 0.9  # an open book has vega (unless every leg lacks a quote that day)
+
+
+def test_next_open_execution_is_refused_not_silently_ignored(market) -> None:  # type: ignore[no-untyped-def]
+    from volengine.config import with_overrides
+    from volengine.errors import ConfigError
+
+    s = with_overrides(Settings(), {"backtest": {"execution": "next_open"}})
+    with pytest.raises(ConfigError, match="next_close"):
+        run_backtest(market, s)
