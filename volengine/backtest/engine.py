@@ -182,6 +182,63 @@ def _greek_sum(name: str, unit: float) -> pl.Expr:
     return (pl.col(name).fill_nan(None) * pl.col("qty") * pl.col("contracts") * 100.0 * unit).sum().alias(name)
 
 
+@dataclass(frozen=True)
+class Candidates:
+    """Valid structures in simulator order with their legs, quote paths and the simulator's input arrays."""
+
+    valid: pl.DataFrame
+    legs: pl.DataFrame
+    path: pl.DataFrame
+    arrays: dict[str, np.ndarray[Any, Any]]
+    candidates: dict[str, Any]
+
+
+def prepare_candidates(
+    structures: pl.DataFrame, legs: pl.DataFrame, requests: pl.DataFrame, contracts: pl.DataFrame,
+    bars: pl.DataFrame, dividends: pl.DataFrame | None, days: pl.Series, settings: Settings,
+) -> Candidates:  # fmt: skip
+    """Valid structures ordered by signal day, then strength (the order the simulator sizes them), their legs
+    with settlement styles, quote paths with the stress grid, and the candidate arrays of the simulator.
+
+    ``requests`` needs request_id, regime, strength and edge (for the order); see :func:`candidate_requests`.
+    """
+    valid = (
+        structures.filter(pl.col("is_valid"))
+        .join(requests.select("request_id", "edge", "signal", "regime", "strength"), on="request_id", how="left")
+        .sort(["date", "strength", "edge"], descending=[False, True, False])
+        .with_row_index("candidate")
+        .with_columns(pl.col("candidate").cast(pl.Int64))
+    )
+    key = ["underlying", "expiration", "strike", "right"]
+    vlegs = legs.join(valid.select("request_id", "candidate"), on="request_id", how="inner").with_columns(
+        pl.col("underlying").cast(pl.String), pl.col("right").cast(pl.String)
+    )
+    settlement = contracts.select(
+        pl.col("underlying").cast(pl.String), "expiration", "strike", pl.col("right").cast(pl.String), "settlement"
+    ).unique(key)
+    vlegs = vlegs.join(settlement, on=key, how="left")
+    path, arrays = build_paths(valid, vlegs, contracts, bars, days, settings, dividends)
+    day_index = pl.DataFrame({"date": days}).with_row_index("day")
+    sig_day = valid.join(day_index, on="date", how="left")["day"].to_numpy().astype(np.int64)
+    cands = {
+        "signal_day": sig_day,
+        "entry_day": sig_day + 1,
+        "ml_est": valid["max_loss_points"].to_numpy(),
+        "legs": valid["n_legs"].to_numpy(),
+        "is_credit": (valid["entry_cashflow_points"] > 0).to_numpy().astype(np.int64),
+        "regime": valid["regime"].replace_strict(REGIME_CODES, return_dtype=pl.Int64).to_numpy(),
+        "stress": candidate_stress(valid, vlegs, contracts, settings),
+    }
+    return Candidates(valid, vlegs, path, arrays, cands)
+
+
+def day_axis(features: pl.DataFrame, days: pl.Series) -> tuple[np.ndarray[Any, Any], np.ndarray[Any, Any]]:
+    """Regime code per day (-1 for WARMUP) and a week id per day, for the simulator."""
+    reg = features.group_by("date").agg(pl.col("regime").cast(pl.String).first()).sort("date")
+    day_regime = reg["regime"].replace_strict(REGIME_CODES, default=-1, return_dtype=pl.Int64).to_numpy()
+    return day_regime, days.dt.truncate("1w").cast(pl.Int64).to_numpy()
+
+
 def run_backtest(
     source: Any,
     settings: Settings | None = None,
@@ -238,39 +295,12 @@ def run_backtest(
     structures, legs = build_structures(contracts, requests, s)
     timings["structures"] = time.perf_counter() - t0
     t0 = time.perf_counter()
-    valid = (
-        structures.filter(pl.col("is_valid"))
-        .join(requests.select("request_id", "edge", "signal", "regime", "strength"), on="request_id", how="left")
-        .sort(["date", "strength", "edge"], descending=[False, True, False])
-        .with_row_index("candidate")
-        .with_columns(pl.col("candidate").cast(pl.Int64))
-    )
-    key = ["underlying", "expiration", "strike", "right"]
-    vlegs = legs.join(valid.select("request_id", "candidate"), on="request_id", how="inner").with_columns(
-        pl.col("underlying").cast(pl.String), pl.col("right").cast(pl.String)
-    )
-    settlement = contracts.select(
-        pl.col("underlying").cast(pl.String), "expiration", "strike", pl.col("right").cast(pl.String), "settlement"
-    ).unique(key)
-    vlegs = vlegs.join(settlement, on=key, how="left")
     tables = load_tables(source)
-    bars = _bars(tables, features)
-    path, arrays = build_paths(valid, vlegs, contracts, bars, days, s, tables.dividends)
+    prep = prepare_candidates(structures, legs, requests, contracts, _bars(tables, features), tables.dividends,
+                              days, s)  # fmt: skip
+    valid, vlegs, path, arrays, cands = prep.valid, prep.legs, prep.path, prep.arrays, prep.candidates
     timings["paths"] = time.perf_counter() - t0
-    day_index = pl.DataFrame({"date": days}).with_row_index("day")
-    sig_day = valid.join(day_index, on="date", how="left")["day"].to_numpy().astype(np.int64)
-    cands = {
-        "signal_day": sig_day,
-        "entry_day": sig_day + 1,
-        "ml_est": valid["max_loss_points"].to_numpy(),
-        "legs": valid["n_legs"].to_numpy(),
-        "is_credit": (valid["entry_cashflow_points"] > 0).to_numpy().astype(np.int64),
-        "regime": valid["regime"].replace_strict(REGIME_CODES, return_dtype=pl.Int64).to_numpy(),
-        "stress": candidate_stress(valid, vlegs, contracts, s),
-    }
-    reg = features.group_by("date").agg(pl.col("regime").first()).sort("date")
-    day_regime = reg["regime"].replace_strict(REGIME_CODES, default=-1, return_dtype=pl.Int64).to_numpy()
-    week = pl.Series(days).dt.truncate("1w").cast(pl.Int64).to_numpy()
+    day_regime, week = day_axis(features, days)
     params = param_matrix(s, param_sets)
     eq0 = equity0 if equity0 is not None else s.account.equity_usd
     t0 = time.perf_counter()

@@ -40,13 +40,12 @@ def run_backtest_bench(
     years: int = 10, seed: int = 0, repeat: int = 2, n_sets: int = 100, log: Any = print
 ) -> dict[str, Any]:
     """Run the protocol of the module docstring and return every number."""
-    from volengine.backtest.engine import _bars
-    from volengine.backtest.paths import build_paths, candidate_stress
-    from volengine.backtest.simulate import REGIME_CODES, param_matrix, simulate
+    from volengine.backtest.engine import _bars, day_axis, prepare_candidates
+    from volengine.backtest.simulate import param_matrix, simulate
     from volengine.config import Settings
     from volengine.datasets import cached_market_store
     from volengine.kernels import warmup
-    from volengine.pipeline import run_pipeline
+    from volengine.pipeline import load_tables, run_pipeline
     from volengine.structures import build_structures
 
     warmup()
@@ -58,19 +57,18 @@ def run_backtest_bench(
     contracts, feats = pipe.contracts, pipe.features.with_columns(pl.col("underlying").cast(pl.String))
     assert contracts is not None
     days = feats["date"].unique().sort()
-    from volengine.pipeline import load_tables
-
-    bars = _bars(load_tables(path), feats)
+    tables = load_tables(path)
+    bars = _bars(tables, feats)
     req = (
         feats.filter(pl.col("regime").cast(pl.String) != "WARMUP")
         .select("underlying", "date", pl.col("regime").cast(pl.String))
         .with_row_index("request_id")
-        .with_columns(pl.col("request_id").cast(pl.Int64), pl.lit("iron_condor").alias("choice"))
-    )
-    day_index = pl.DataFrame({"date": days}).with_row_index("day")
-    reg = feats.group_by("date").agg(pl.col("regime").cast(pl.String).first()).sort("date")
-    day_regime = reg["regime"].replace_strict(REGIME_CODES, default=-1, return_dtype=pl.Int64).to_numpy()
-    week = days.dt.truncate("1w").cast(pl.Int64).to_numpy()
+        .with_columns(
+            pl.col("request_id").cast(pl.Int64), pl.lit("iron_condor").alias("choice"), pl.lit("bench").alias("edge"),
+            pl.lit(None, pl.String).alias("signal"), pl.lit(1.0).alias("strength"),
+        )
+    )  # fmt: skip
+    day_regime, week = day_axis(feats, days)
 
     def once(params: Any) -> tuple[dict[str, float], Any]:
         t: dict[str, float] = {}
@@ -78,20 +76,10 @@ def run_backtest_bench(
         st, legs = build_structures(contracts, req, s)
         t["structures"] = time.perf_counter() - t0
         t0 = time.perf_counter()
-        valid = st.filter(pl.col("is_valid")).join(req.select("request_id", "regime"), on="request_id")
-        valid = valid.with_row_index("candidate").with_columns(pl.col("candidate").cast(pl.Int64))
-        vl = legs.join(valid.select("request_id", "candidate"), on="request_id").with_columns(
-            pl.col("underlying").cast(pl.String), pl.col("right").cast(pl.String), pl.lit("PM").alias("settlement")
-        )
-        _, arrays = build_paths(valid, vl, contracts, bars, days, s)
-        sig = valid.join(day_index, on="date", how="left")["day"].to_numpy().astype("int64")
-        cands = {"signal_day": sig, "entry_day": sig + 1, "ml_est": valid["max_loss_points"].to_numpy(),
-                 "legs": valid["n_legs"].to_numpy(), "is_credit": (valid["entry_cashflow_points"] > 0).to_numpy(),
-                 "regime": valid["regime"].replace_strict(REGIME_CODES, return_dtype=pl.Int64).to_numpy(),
-                 "stress": candidate_stress(valid, vl, contracts, s)}  # fmt: skip
+        prep = prepare_candidates(st, legs, req, contracts, bars, tables.dividends, days, s)
         t["paths"] = time.perf_counter() - t0
         t0 = time.perf_counter()
-        res = simulate(days.len(), day_regime, week, cands, arrays, params, s.account.equity_usd)
+        res = simulate(days.len(), day_regime, week, prep.candidates, prep.arrays, params, s.account.equity_usd)
         t["simulate"] = time.perf_counter() - t0
         t["total"] = sum(t.values())
         return t, res
