@@ -6,8 +6,9 @@ Heavy imports (numba kernels, peers, mpmath, rich tables) happen inside the comm
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -18,6 +19,26 @@ bench_app = typer.Typer(
     ),
     no_args_is_help=True,
 )
+
+
+def _consoles(width: int) -> tuple[Any, Any]:
+    """Result console (fixed width when piped) and a stderr console for progress."""
+    import sys
+
+    from rich.console import Console
+
+    return (Console() if sys.stdout.isatty() else Console(width=width)), Console(stderr=True)
+
+
+def _finish(result: dict[str, Any], render: Callable[[dict[str, Any], Any], None], console: Any,
+            json_path: Path | None) -> None:  # fmt: skip
+    """Render ``result`` and, when asked, write every number as JSON (non-finite numbers become null)."""
+    from volengine.bench.kernels import write_json
+
+    render(result, console)
+    if json_path is not None:
+        write_json(result, json_path)
+        console.print(f"wrote {json_path}")
 
 
 def _parse_threads(values: list[str]) -> list[int]:
@@ -74,15 +95,10 @@ def kernels(
 
     Example: volengine bench kernels --n 1000000
     """
-    import sys
-
-    from rich.console import Console
-
-    from volengine.bench.kernels import run_kernels_bench, write_json
+    from volengine.bench.kernels import run_kernels_bench
     from volengine.bench.report import render
 
-    console = Console() if sys.stdout.isatty() else Console(width=180)
-    progress = Console(stderr=True)
+    console, progress = _consoles(180)
     result = run_kernels_bench(
         n or [1_000_000],
         repeat=repeat,
@@ -93,10 +109,7 @@ def kernels(
         with_cold_start=cold_start,
         log=lambda msg: progress.print(f"[dim]{msg}[/dim]"),
     )
-    render(result, console)
-    if json_path is not None:
-        write_json(result, json_path)
-        console.print(f"wrote {json_path}")
+    _finish(result, render, console, json_path)
 
 
 @bench_app.command("import")
@@ -135,15 +148,9 @@ def import_(
 
     Example: volengine bench import --rows 2000000
     """
-    import json
-    import sys
-
-    from rich.console import Console
-
     from volengine.bench.imports import render, run_import_bench
 
-    console = Console() if sys.stdout.isatty() else Console(width=180)
-    progress = Console(stderr=True)
+    console, progress = _consoles(180)
     result = run_import_bench(
         rows,
         seed=seed,
@@ -152,10 +159,7 @@ def import_(
         use_pandas_python=pandas_python,
         log=lambda msg: progress.print(f"[dim]{msg}[/dim]"),
     )
-    render(result, console)
-    if json_path is not None:
-        json_path.write_text(json.dumps(result, indent=1, sort_keys=True) + "\n", encoding="utf-8")
-        console.print(f"wrote {json_path}")
+    _finish(result, render, console, json_path)
 
 
 @bench_app.command("pipeline")
@@ -176,21 +180,12 @@ def pipeline(
 
     Example: volengine bench pipeline --years 10
     """
-    import json
-    import sys
-
-    from rich.console import Console
-
     from volengine.bench.pipeline import render, run_pipeline_bench
 
-    console = Console() if sys.stdout.isatty() else Console(width=160)
-    progress = Console(stderr=True)
+    console, progress = _consoles(160)
     result = run_pipeline_bench(years, seed=seed, repeat=repeat, peer_rows=peer_rows,
                                 log=lambda msg: progress.print(f"[dim]{msg}[/dim]"))  # fmt: skip
-    render(result, console)
-    if json_path is not None:
-        json_path.write_text(json.dumps(result, indent=1, sort_keys=True, default=str) + "\n", encoding="utf-8")
-        console.print(f"wrote {json_path}")
+    _finish(result, render, console, json_path)
 
 
 @bench_app.command("backtest")
@@ -211,18 +206,9 @@ def backtest_bench(
 
     Example: volengine bench backtest --years 10 --sets 100
     """
-    import json
-    import sys
-
-    from rich.console import Console
-
     from volengine.bench.backtest import render, run_backtest_bench
 
-    console = Console() if sys.stdout.isatty() else Console(width=160)
-    progress = Console(stderr=True)
+    console, progress = _consoles(160)
     result = run_backtest_bench(years, seed=seed, repeat=repeat, n_sets=n_sets,
                                 log=lambda msg: progress.print(f"[dim]{msg}[/dim]"))  # fmt: skip
-    render(result, console)
-    if json_path is not None:
-        json_path.write_text(json.dumps(result, indent=1, sort_keys=True, default=str) + "\n", encoding="utf-8")
-        console.print(f"wrote {json_path}")
+    _finish(result, render, console, json_path)
