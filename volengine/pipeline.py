@@ -179,10 +179,7 @@ def load_tables(
 
 def _vol_index_for(u: str, tables: Tables, surface: pl.DataFrame, universe: Universe) -> tuple[pl.DataFrame, str]:
     """The vol index the regime engine reads for ``u``: vendor index, else the chain's model-free index."""
-    try:
-        symbol = universe.symbol(u).vol_index
-    except Exception:  # unknown symbols have no configured index
-        symbol = None
+    symbol = universe.symbol(u).vol_index if u.strip().upper() in universe.symbols else None
     vi = tables.vol_index
     if symbol is not None and vi.height:
         rows = vi.filter(pl.col("symbol").cast(pl.String) == symbol).select("date", "close").drop_nulls()
