@@ -299,6 +299,20 @@ def _fail_nb(fail: Any, detail: int, value: float, k: float, side: int) -> None:
 
 
 @njit(**SCALAR)
+def _capped_nb(side_rows: Any, pos: int, strike: Any, target: float, side: int, p: Any, fail: Any,
+               state: Any) -> int:  # fmt: skip
+    """``pos`` if its strike is within the substitution cap of ``target`` (recording a substitution), else -1."""
+    k = strike[side_rows[pos]]
+    d = abs(k - target)
+    if d > p[P_MAX_SUB] + EPS:
+        _fail_nb(fail, _D_SUBSTITUTION, target, k, side)
+        return -1
+    if d > p[P_STRIKE_TOL]:
+        state[0] = max(state[0], d)
+    return pos
+
+
+@njit(**SCALAR)
 def _anchor_nb(side_rows: Any, lo: int, hi: int, strike: Any, delta: Any, by_delta: int, target: float,
                target_delta: float, prefer: int, side: int, p: Any, fail: Any, state: Any) -> int:  # fmt: skip
     """Position of a body leg: by its own delta, else the listed strike nearest ``target`` (capped)."""
@@ -311,14 +325,7 @@ def _anchor_nb(side_rows: Any, lo: int, hi: int, strike: Any, delta: Any, by_del
             _fail_nb(fail, _D_NO_STRIKE, target_delta, np.nan, side)
         return pos
     pos = _nearest_nb(side_rows, lo, hi, strike, target, prefer)
-    k = strike[side_rows[pos]]
-    d = abs(k - target)
-    if d > p[P_MAX_SUB] + EPS:
-        _fail_nb(fail, _D_SUBSTITUTION, target, k, side)
-        return -1
-    if d > p[P_STRIKE_TOL]:
-        state[0] = max(state[0], d)
-    return pos
+    return _capped_nb(side_rows, pos, strike, target, side, p, fail, state)
 
 
 @njit(**SCALAR)
@@ -330,14 +337,7 @@ def _wing_nb(side_rows: Any, lo: int, hi: int, strike: Any, bound: float, direct
     if pos < 0:
         _fail_nb(fail, _D_NO_STRIKE, target, bound, side)
         return -1
-    k = strike[side_rows[pos]]
-    d = abs(k - target)
-    if d > p[P_MAX_SUB] + EPS:
-        _fail_nb(fail, _D_SUBSTITUTION, target, k, side)
-        return -1
-    if d > p[P_STRIKE_TOL]:
-        state[0] = max(state[0], d)
-    return pos
+    return _capped_nb(side_rows, pos, strike, target, side, p, fail, state)
 
 
 @njit(**SCALAR)
