@@ -140,9 +140,17 @@ def _place(choice: str, chain: list[dict[str, Any]], back: list[dict[str, Any]] 
         a = _wing(side, m["strike"], -1, w, p, "LONG_STRIKE_NOT_FOUND", sub)
         b = _wing(side, m["strike"], 1, w, p, "LONG_STRIKE_NOT_FOUND", sub)
         return [(a, 1), (m, -2), (b, 1)]
-    assert choice == "calendar"
     assert back is not None
     right = "P" if p["right"] == 1.0 else "C"
+    if choice == "diagonal":
+        out = -1 if right == "P" else 1
+        front_side = [r for r in chain if r["right"] == right]
+        back_side = sorted((r for r in back if r["right"] == right), key=lambda r: r["strike"])
+        f = _anchor(front_side, center + out * k, out * p["delta_abs"], out, p, "SHORT_STRIKE_NOT_FOUND", sub,
+                    by_delta=by_delta)  # fmt: skip
+        b = _wing(back_side, f["strike"], -out, w, p, "LONG_STRIKE_NOT_FOUND", sub)
+        return [(f, -1), (b, 1)]
+    assert choice == "calendar"
     tol = p["strike_tolerance_points"]
     pairs = [(f, b) for f in chain if f["right"] == right for b in back
              if b["right"] == right and abs(b["strike"] - f["strike"]) <= tol]  # fmt: skip
@@ -182,6 +190,11 @@ def _evaluate(choice: str, legs: list[tuple[dict[str, Any], int]], w: float, p: 
         out["width"] = max(ks[1] - ks[0], ks[-1] - ks[-2])
     if choice == "calendar":
         out.update(max_loss=-entry, max_profit=math.nan, breakeven_low=math.nan, breakeven_high=math.nan)
+    elif choice == "diagonal":
+        # the back leg is worth at least intrinsic at the front expiry: the grid payoff with both legs at
+        # intrinsic is the worst case (the debit for the covered placement)
+        ext = grid_payoff_extremes(ks, [r["right"] == "C" for r in rows], [float(q) for _, q in legs], entry)
+        out.update(max_loss=ext["max_loss"], max_profit=math.nan, breakeven_low=math.nan, breakeven_high=math.nan)
     else:
         ext = grid_payoff_extremes([r["strike"] for r in rows], [r["right"] == "C" for r in rows],
                                    [float(q) for _, q in legs], entry)  # fmt: skip
@@ -207,7 +220,7 @@ def reference_build(day_rows: list[dict[str, Any]], p: dict[str, Any], frac: flo
     ``entry``, ``max_loss``, ``max_profit``, ``breakeven_low``, ``breakeven_high``, ``width``.
     """
     choice = p["choice"]
-    if choice in ("none", "diagonal"):
+    if choice == "none":
         return {"status": "UNSUPPORTED_EDGE"}
     chains: dict[Any, list[dict[str, Any]]] = {}
     for r in day_rows:
@@ -215,7 +228,7 @@ def reference_build(day_rows: list[dict[str, Any]], p: dict[str, Any], frac: flo
     keys = sorted(chains)
     dte = {key: chains[key][0]["dte"] for key in keys}
     back = None
-    if choice == "calendar":
+    if choice in ("calendar", "diagonal"):
         fronts = [k for k in keys if p["front_min_dte_days"] <= dte[k] <= p["max_dte_days"]]
         front = min(fronts, key=lambda k: dte[k]) if fronts else None
         backs = (

@@ -182,6 +182,28 @@ def test_calendar_by_hand(contracts: pl.DataFrame) -> None:
     _check(put_row, entry_cashflow_points=-(2.50 - 1.40))
 
 
+def test_diagonal_by_hand(contracts: pl.DataFrame) -> None:
+    # sell the front (10 d) 100 call at its bid 1.80, buy the back (31 d) 95 call, 5 in the money, at 6.40
+    row, legs = _one(contracts, choice="diagonal")
+    assert _legs(legs) == [(100.0, "C", -1), (95.0, "C", 1)]
+    assert legs["expiration"].to_list() == [D0 + timedelta(days=10), D0 + timedelta(days=31)]
+    assert (row["expiration"], row["back_expiration"]) == (D0 + timedelta(days=10), D0 + timedelta(days=31))
+    # the back call is worth at least its intrinsic value, which covers the short call's: max loss = the debit
+    _check(row, entry_cashflow_points=-(6.40 - 1.80), max_loss_points=4.60, max_profit_points=None,
+           width_points=5.0, wing_low_points=5.0, wing_high_points=None)  # fmt: skip
+    assert row["structure_type"] == "diagonal"
+    assert row["payoff_is_model"] is True
+    assert row["model_max_profit_points"] > 0
+    # puts mirror it: short front 100 put at 1.40, long back 105 put at 5.50
+    put_row, put_legs = _one(contracts, choice="diagonal", right="P")
+    assert _legs(put_legs) == [(100.0, "P", -1), (105.0, "P", 1)]
+    _check(put_row, entry_cashflow_points=-(5.50 - 1.40), max_loss_points=4.10, wing_high_points=5.0)
+    # offset mode moves the short strike out of the money by k·w, the long one follows it
+    out_row, out_legs = _one(contracts, choice="diagonal", offset_widths=1.0)
+    assert _legs(out_legs) == [(105.0, "C", -1), (100.0, "C", 1)]
+    _check(out_row, entry_cashflow_points=-(3.00 - 0.30), max_loss_points=2.70)
+
+
 def test_net_greeks_are_quantity_weighted_leg_sums(contracts: pl.DataFrame) -> None:
     row, legs = _one(contracts, choice="call_butterfly")
     for greek in ("delta", "gamma", "vega", "theta"):
@@ -280,13 +302,15 @@ def test_validation_gate_options(contracts: pl.DataFrame) -> None:
 
 
 def test_unsupported_and_missing_chains_are_rows_not_errors(contracts: pl.DataFrame) -> None:
-    reqs = requests({"underlying": "AAA", "choice": "none"}, {"underlying": "AAA", "choice": "diagonal"},
+    reqs = requests({"underlying": "AAA", "choice": "none"}, {"underlying": "EXP", "choice": "diagonal",
+                                                              "back_gap_days": 70},
                     {"underlying": "ZZZ", "choice": "iron_condor"},
                     {"underlying": "AAA", "choice": "iron_condor", "width_points": 25.0})  # fmt: skip
     s, legs = build_structures(contracts, reqs)
-    assert s["reason"].to_list() == ["UNSUPPORTED_EDGE", "UNSUPPORTED_EDGE", "NO_EXPIRY", "VALIDATION_FAIL"]
+    assert s["reason"].to_list() == ["UNSUPPORTED_EDGE", "NO_EXPIRY", "NO_EXPIRY", "VALIDATION_FAIL"]
     assert s["message"].to_list() == [
-        "choice 'none' is not traded", "diagonals are never built (not defined risk)",
+        "choice 'none' is not traded",
+        "no front expiry with DTE in [7, 60] followed by a back expiry with DTE >= front + 70",
         "no chain for ZZZ on 2024-01-02", "width 25 above max_width_points 20",
     ]  # fmt: skip
     assert not s["is_valid"].any()

@@ -141,3 +141,27 @@ def test_calendar_model_against_an_independent_black(call: bool) -> None:
     unprofitable = calendar_model([k], [call], [tf], [tb], [ff], [fb], [df], [db], [vol], [50.0])
     assert unprofitable["max_profit"][0] < 0
     assert np.isnan(unprofitable["breakeven_low"][0])
+
+
+@pytest.mark.parametrize("call", [True, False])
+def test_diagonal_model_against_an_independent_black(call: bool) -> None:
+    # the long back leg 5 in the money of the short front one: V peaks at the front strike
+    k, tf, tb, r, q, vol, spot, debit = 100.0, 10 / 365, 31 / 365, 0.04, 0.01, 0.22, 100.4, 4.6
+    kb = k - 5.0 if call else k + 5.0
+    ff, fb = spot * math.exp((r - q) * tf), spot * math.exp((r - q) * tb)
+    df, db = math.exp(-r * tf), math.exp(-r * tb)
+    got = calendar_model([k], [call], [tf], [tb], [ff], [fb], [df], [db], [vol], [debit], back_strike=[kb])
+
+    def value(s: float) -> float:
+        back = _black(s * math.exp((r - q) * (tb - tf)), kb, tb - tf, math.exp(-r * (tb - tf)), vol, call=call)
+        return back - (max(s - k, 0.0) if call else max(k - s, 0.0)) - debit
+
+    assert_allclose(got["max_profit"][0], value(k), rtol=1e-12)
+    grid = np.linspace(60.0, 140.0, 8001)
+    assert max(value(s) for s in grid) <= value(k) + 1e-12
+    low, high = got["breakeven_low"][0], got["breakeven_high"][0]
+    # towards the long strike the back leg keeps its intrinsic value: V stays near width - debit > 0 there,
+    # so only the side away from it has a breakeven (the other is NaN)
+    far = low if call else high
+    assert abs(value(far)) < 1e-9
+    assert np.isnan(high if call else low)

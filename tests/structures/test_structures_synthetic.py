@@ -21,6 +21,8 @@ from volengine.structures import BUILDERS, STRUCTURE_SCHEMA, build_structures, p
 CHOICES = [c.value for c in BUILDERS]
 STRICT = LiquiditySettings(min_volume=10, min_open_interest=100, max_bid_ask_pct=10.0, enforce_liquidity=True)
 
+TWO_EXPIRY = ["calendar", "diagonal"]
+
 
 @pytest.fixture(scope="module")
 def contracts() -> pl.DataFrame:
@@ -35,14 +37,16 @@ def requests(contracts: pl.DataFrame) -> pl.DataFrame:
     days = contracts.select(pl.col("underlying").cast(pl.String), "date").unique().sort("date")
     base = days.join(pl.DataFrame({"choice": [*CHOICES, "none"]}), how="cross")
     delta = days.join(pl.DataFrame({"choice": ["put_credit_spread", "call_credit_spread", "iron_condor",
-                                               "call_debit_spread"]}), how="cross").with_columns(
+                                               "call_debit_spread", "diagonal"]}), how="cross").with_columns(
         pl.lit("delta").alias("strike_mode"))  # fmt: skip
     wide = days.join(pl.DataFrame({"choice": ["iron_condor", "put_butterfly", "iron_butterfly"]}), how="cross")
     wide = wide.with_columns(pl.lit(12.0).alias("width_points"), pl.lit(45).alias("target_dte_days"),
                              pl.lit(2.0).alias("offset_widths"))  # fmt: skip
-    pin = days.join(pl.DataFrame({"choice": ["call_butterfly", "calendar"]}), how="cross").with_columns(
+    pin = days.join(pl.DataFrame({"choice": ["call_butterfly", "calendar", "diagonal"]}), how="cross").with_columns(
         (pl.col("date").dt.day().cast(pl.Float64) + 115.0).alias("center_strike"))  # fmt: skip
-    out = pl.concat([base, delta, wide, pin], how="diagonal_relaxed")
+    puts = days.join(pl.DataFrame({"choice": ["calendar", "diagonal"]}), how="cross").with_columns(
+        pl.lit("P").alias("right"))  # fmt: skip
+    out = pl.concat([base, delta, wide, pin, puts], how="diagonal_relaxed")
     return out.with_row_index("request_id").with_columns(pl.col("request_id").cast(pl.Int64))
 
 
@@ -88,6 +92,7 @@ def test_vectorised_run_equals_the_per_request_reference(contracts: pl.DataFrame
         assert_allclose(row["substitution_points"], ref["substitution"], atol=1e-9)
         if p["choice"] != "calendar":
             assert_allclose(row["width_points"], ref["width"], atol=1e-9)
+        if p["choice"] not in TWO_EXPIRY:
             assert_allclose(row["max_profit_points"], ref["max_profit"], atol=1e-9)
             for name in ("breakeven_low", "breakeven_high"):
                 expect = ref[name]
@@ -117,11 +122,22 @@ def test_structural_properties_on_every_valid_row(contracts: pl.DataFrame, built
     assert (flies["max_loss_points"] >= -flies["entry_cashflow_points"] - 1e-9).all()
     equal = flies.filter(pl.col("wing_low_points") == pl.col("wing_high_points"))
     assert_allclose(equal["max_loss_points"], -equal["entry_cashflow_points"], atol=1e-9)
-    cal = valid.filter(pl.col("choice") == "calendar")
+    cal = valid.filter(pl.col("choice").is_in(TWO_EXPIRY))
+    assert {"calendar", "diagonal"} <= set(cal["choice"])
     assert (cal["back_expiration"] > cal["expiration"]).all()
     assert cal["max_profit_points"].null_count() == cal.height
-    assert (valid.filter(pl.col("choice") != "calendar")["back_expiration"].null_count()
-            == valid.filter(pl.col("choice") != "calendar").height)  # fmt: skip
+    assert cal["payoff_is_model"].all()
+    single = valid.filter(~pl.col("choice").is_in(TWO_EXPIRY))
+    assert single["back_expiration"].null_count() == single.height
+    # covered diagonals: the long back leg sits in the money of the short front one, so the debit is the max loss
+    diag = valid.filter(pl.col("choice") == "diagonal")
+    assert_allclose(diag["max_loss_points"], -diag["entry_cashflow_points"], atol=1e-9)
+    dl = legs.join(diag.select("request_id"), on="request_id").sort("request_id", "leg")
+    short, long_ = dl.filter(pl.col("qty") < 0), dl.filter(pl.col("qty") > 0)
+    assert short.height == long_.height == diag.height
+    inside = pl.Series((long_["strike"] - short["strike"]) * pl.Series([1 if r == "P" else -1 for r in short["right"]]))
+    assert (inside > 0).all()
+    assert (long_["expiration"] > short["expiration"]).all()
     assert (valid["substitution_points"] <= Settings().structures.strikes.max_substitution_points + 1e-9).all()
     if liquidity is not None:
         assert (valid["min_leg_volume"] >= liquidity.min_volume).all()
@@ -151,7 +167,8 @@ def test_structural_properties_on_every_valid_row(contracts: pl.DataFrame, built
     assert_allclose(sums["d"].fill_null(np.nan), sums["net_delta"].fill_null(np.nan), atol=1e-12)
     assert (sums["n"] == sums["n_legs"]).all()
     assert (sums["front"] == sums["expiration_s"]).all()
-    one_expiry = sums.join(valid.select("request_id", "choice"), on="request_id").filter(pl.col("choice") != "calendar")
+    one_expiry = sums.join(valid.select("request_id", "choice"), on="request_id")
+    one_expiry = one_expiry.filter(~pl.col("choice").is_in(TWO_EXPIRY))
     assert (one_expiry["n_exp"] == 1).all()
 
 

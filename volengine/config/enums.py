@@ -70,7 +70,8 @@ _SHORT_VOL_SIGNALS = frozenset({SignalKind.VRP, SignalKind.SKEW_STEEP, SignalKin
 
 
 class StructureType(StrEnum):
-    """Structure families of seed-spec §2.2 (``diagonal`` is named but never built)."""
+    """Structure families of seed-spec §2.2 (VolMachine never built ``diagonal``; VolEngine builds the long,
+    covered form: see :mod:`volengine.structures.builders`)."""
 
     CREDIT_SPREAD = "credit_spread"
     DEBIT_SPREAD = "debit_spread"
@@ -97,6 +98,7 @@ class StructureChoice(StrEnum):
     CALL_BUTTERFLY = "call_butterfly"
     PUT_BUTTERFLY = "put_butterfly"
     CALENDAR = "calendar"
+    DIAGONAL = "diagonal"
     NONE = "none"
 
     @property
@@ -120,6 +122,7 @@ _CHOICE_TYPE = {
     StructureChoice.CALL_BUTTERFLY: StructureType.BUTTERFLY,
     StructureChoice.PUT_BUTTERFLY: StructureType.BUTTERFLY,
     StructureChoice.CALENDAR: StructureType.CALENDAR,
+    StructureChoice.DIAGONAL: StructureType.DIAGONAL,
     StructureChoice.NONE: StructureType.NONE,
 }
 _SHORT_VOL_CHOICES = frozenset(

@@ -84,6 +84,15 @@ class StrikeSettings(ConfigModel):
     debit_spread_offset_widths: StrictFloat = Field(
         0.0, ge=0, description="offset mode: k of a debit vertical's long strike at ATM ± k·w."
     )
+    diagonal_width_points: StrictFloat = Field(
+        5.0, gt=0, description="Diagonal: the long back strike sits this far in the money of the short front one."
+    )
+    diagonal_short_delta_abs: StrictFloat = Field(
+        0.30, gt=0, lt=1, description="delta mode: abs(delta) of a diagonal's short front strike."
+    )
+    diagonal_offset_widths: StrictFloat = Field(
+        0.0, ge=0, description="offset mode: k of a diagonal's short front strike at ATM ± k·w (out of the money)."
+    )
     max_substitution_points: StrictFloat = Field(
         5.0, ge=0, description="A substituted (fallback) strike may sit at most this far from its target."
     )
@@ -100,6 +109,7 @@ class StrikeSettings(ConfigModel):
             "credit_spread_width_points",
             "iron_condor_wing_width_points",
             "butterfly_wing_width_points",
+            "diagonal_width_points",
         ):
             value = getattr(self, name)
             if not problems and not self.min_width_points <= value <= self.max_width_points:

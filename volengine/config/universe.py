@@ -30,7 +30,9 @@ from volengine.errors import ConfigError
 
 T = TypeVar("T")
 
-_BUILDABLE = tuple(t for t in StructureType if t not in (StructureType.DIAGONAL, StructureType.NONE))
+_BUILDABLE = tuple(t for t in StructureType if t is not StructureType.NONE)
+#: the default families: diagonals are opt-in (VolMachine never traded them)
+_DEFAULT_ALLOWED = tuple(t for t in _BUILDABLE if t is not StructureType.DIAGONAL)
 
 
 class LiquidityOverride(ConfigModel):
@@ -75,7 +77,7 @@ class UniverseDefaults(SymbolSettings):
     style: ExerciseStyle = Field(ExerciseStyle.AMERICAN, description="US ETF and equity options are American.")
     settlement: Settlement = Field(Settlement.PM, description="ETF and equity options settle PM.")
     structures_allowed: tuple[StructureType, ...] = Field(
-        _BUILDABLE, min_length=1, description="Structure families that may be built (diagonal never is)."
+        _DEFAULT_ALLOWED, min_length=1, description="Structure families that may be built (diagonal is opt-in)."
     )
 
 

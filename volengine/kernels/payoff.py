@@ -136,40 +136,43 @@ def payoff_extremes_nb(offsets: Any, strike: Any, is_call: Any, qty: Any, entry:
 
 
 @njit(**SCALAR)
-def _calendar_value_nb(s: float, k: float, c: int, tau: float, growth: float, disc: float, iv: float,
+def _calendar_value_nb(s: float, k: float, kb: float, c: int, tau: float, growth: float, disc: float, iv: float,
                        debit: float) -> float:  # fmt: skip
-    """Long calendar at the front expiry: Black back leg minus the front's intrinsic value minus the debit."""
-    back = _black_price_one_nb(s * growth, k, tau, disc, iv, c)
+    """Long calendar (``kb == k``) or diagonal at the front expiry: Black back leg (strike ``kb``) minus the
+    front's intrinsic value (strike ``k``) minus the debit."""
+    back = _black_price_one_nb(s * growth, kb, tau, disc, iv, c)
     front = max(s - k, 0.0) if c != 0 else max(k - s, 0.0)
     return back - front - debit
 
 
 @njit(**PARALLEL)
-def calendar_model_nb(strike: Any, is_call: Any, tau: Any, growth: Any, disc: Any, iv: Any, debit: Any,
-                      out: Any) -> None:  # fmt: skip
-    """Model max profit ``V(K)`` and the zeros of ``V`` below and above ``K`` of long calendars.
+def calendar_model_nb(strike: Any, back_strike: Any, is_call: Any, tau: Any, growth: Any, disc: Any, iv: Any,
+                      debit: Any, out: Any) -> None:  # fmt: skip
+    """Model max profit ``V(K)`` and the zeros of ``V`` below and above ``K`` of long calendars and diagonals.
 
-    Per calendar (n,): strike, int8 is_call, ``tau`` = years from the front to the back expiry, ``growth`` =
+    ``V`` peaks at the short front strike ``K``: below it only the back leg moves (V rises with S for calls,
+    falls for puts), beyond it the short leg's delta of one outweighs the back leg's. Per structure (n,):
+    strike (the front's), back_strike, int8 is_call, ``tau`` = years from the front to the back expiry, ``growth`` =
     F_back / F_front, ``disc`` = D_back / D_front, the back leg's ``iv`` and the ``debit`` (points). ``out``
     (n, 3) receives max_profit, breakeven_low, breakeven_high; a breakeven is NaN when ``V(K) <= 0`` or ``V``
     has no sign change within ``K · e^{±max(8 σ √τ, 0.05)}`` (bisection, 100 halvings).
     """
     for i in prange(strike.size):
-        k, c = strike[i], is_call[i]
+        k, kb, c = strike[i], back_strike[i], is_call[i]
         args = (tau[i], growth[i], disc[i], iv[i], debit[i])
-        peak = _calendar_value_nb(k, k, c, *args)
+        peak = _calendar_value_nb(k, k, kb, c, *args)
         out[i, 0], out[i, 1], out[i, 2] = peak, np.nan, np.nan
         if not (peak > 0.0):
             continue
         span = math.exp(max(8.0 * iv[i] * math.sqrt(max(tau[i], 0.0)), 0.05))
         for side in range(2):
             outer = k / span if side == 0 else k * span
-            if not _calendar_value_nb(outer, k, c, *args) <= 0.0:
+            if not _calendar_value_nb(outer, k, kb, c, *args) <= 0.0:
                 continue
             a, b = outer, k  # V(a) <= 0 < V(b)
             for _ in range(100):
                 m = 0.5 * (a + b)
-                if _calendar_value_nb(m, k, c, *args) > 0.0:
+                if _calendar_value_nb(m, k, kb, c, *args) > 0.0:
                     b = m
                 else:
                     a = m
@@ -253,15 +256,18 @@ def payoff_extremes(offsets: Any, strike: Any, is_call: Any, qty: Any, entry: An
     return {**{name: out[:, i].copy() for i, name in enumerate(names)}, "status": status}
 
 
-def calendar_model(strike: Any, is_call: Any, tau: Any, growth: Any, disc: Any, iv: Any,
-                   debit: Any) -> np.ndarray[Any, Any]:  # fmt: skip
-    """Run :func:`calendar_model_nb`; returns an (n, 3) array (max_profit, breakeven_low, breakeven_high)."""
+def calendar_model(strike: Any, is_call: Any, tau: Any, growth: Any, disc: Any, iv: Any, debit: Any,
+                   back_strike: Any = None) -> np.ndarray[Any, Any]:  # fmt: skip
+    """Run :func:`calendar_model_nb` (``back_strike`` defaults to ``strike``: calendars); returns an (n, 3)
+    array (max_profit, breakeven_low, breakeven_high)."""
     k = _f64(strike)
+    kb = k if back_strike is None else _f64(back_strike)
     args = [_f64(a) for a in (tau, growth, disc, iv, debit)]
     c = _i8(is_call)
-    _check_lengths(k.size, is_call=c, tau=args[0], growth=args[1], disc=args[2], iv=args[3], debit=args[4])
+    _check_lengths(k.size, back_strike=kb, is_call=c, tau=args[0], growth=args[1], disc=args[2], iv=args[3],
+                   debit=args[4])  # fmt: skip
     out = np.empty((k.size, 3))
-    calendar_model_nb(k, c, *args, out)
+    calendar_model_nb(k, kb, c, *args, out)
     return out
 
 

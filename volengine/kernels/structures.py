@@ -64,7 +64,7 @@ class FailDetail(IntEnum):
     NO_CHAIN = 16
     WIDTH_ABOVE_MAX = 17
     NOT_TRADED = 18
-    DIAGONAL = 19
+    DIAGONAL = 19  # retired: diagonals are built now (the value stays so later codes keep their numbers)
 
 
 class Kind(IntEnum):
@@ -80,6 +80,7 @@ class Kind(IntEnum):
     CALL_BUTTERFLY = 6
     PUT_BUTTERFLY = 7
     CALENDAR = 8
+    DIAGONAL = 9
 
 
 #: columns of the per-request ``params`` matrix of :func:`build_structures_nb`
@@ -92,9 +93,9 @@ PARAM_FIELDS = (
     "target_dte_days",
     "min_dte_days",
     "max_dte_days",
-    "center_strike",  # butterflies and calendars: the body strike (NaN = ATM)
-    "right",  # calendars: 0 calls, 1 puts
-    "front_min_dte_days",  # calendars: the front is the first expiry with DTE >= this
+    "center_strike",  # butterflies, calendars and diagonals: the body strike (NaN = ATM)
+    "right",  # calendars and diagonals: 0 calls, 1 puts
+    "front_min_dte_days",  # calendars and diagonals: the front is the first expiry with DTE >= this
     "back_gap_days",  # ... the back the first with DTE >= front DTE + this
     "min_volume",
     "min_open_interest",
@@ -117,7 +118,7 @@ VALUE_FIELDS = (
     "entry_cashflow_points",  # + credit, - debit, conservative fill
     "mid_cashflow_points",
     "max_loss_points",
-    "max_profit_points",  # inf when unbounded; NaN for calendars (model value only)
+    "max_profit_points",  # inf when unbounded; NaN for calendars and diagonals (model value only)
     "breakeven_low",
     "breakeven_high",
     "net_delta",
@@ -143,7 +144,7 @@ _D_NONE, _D_VOLUME, _D_OI, _D_SPREAD, _D_UNBOUNDED = 0, 1, 2, 3, 4
 _D_MAX_LOSS, _D_MAX_PROFIT, _D_VERTICAL, _D_CREDIT_WIDTH, _D_REWARD_RISK = 5, 6, 7, 8, 9
 _D_LOSS_CAP, _D_MARGIN, _D_MULTIPLIER, _D_SUBSTITUTION, _D_CROSSED, _D_NO_STRIKE = 10, 11, 12, 13, 14, 15
 _PUT_CREDIT, _CALL_CREDIT, _PUT_DEBIT, _CALL_DEBIT = 0, 1, 2, 3
-_CONDOR, _IRON_FLY, _CALL_FLY, _PUT_FLY, _CALENDAR = 4, 5, 6, 7, 8
+_CONDOR, _IRON_FLY, _CALL_FLY, _PUT_FLY, _CALENDAR, _DIAGONAL = 4, 5, 6, 7, 8, 9
 _CALL, _PUT = 0, 1
 
 (P_MODE, P_K, P_WIDTH, P_MIN_WIDTH, P_DELTA, P_TARGET_DTE, P_MIN_DTE, P_MAX_DTE, P_CENTER, P_RIGHT, P_FRONT_MIN,
@@ -451,8 +452,23 @@ def _place_nb(kd: int, c: int, cb: int, w: float, atm: float, p: Any, side_rows:
         legs[0], legs[1], legs[2] = side_rows[a], side_rows[m], side_rows[b]
         qty[0], qty[1], qty[2] = 1.0, -2.0, 1.0
         return _OK, 3
-    # calendar: sell the front, buy the back, one strike
     side = _PUT if p[P_RIGHT] == 1.0 else _CALL
+    if kd == _DIAGONAL:
+        # sell the front at the body (ATM ± k·w out of the money, or by delta), buy the back w in the money
+        out = -1 if side == _PUT else 1
+        a = _anchor_nb(side_rows, side_off[side, c], side_off[side, c + 1], strike, delta, by_delta=by_delta,
+                       target=center + out * k_off, target_delta=out * p[P_DELTA], prefer=out, side=side, p=p,
+                       fail=fail, state=state)  # fmt: skip
+        if a < 0:
+            return _SHORT_NF, 0
+        b = _wing_nb(side_rows, side_off[side, cb], side_off[side, cb + 1], strike, strike[side_rows[a]], -out, w,
+                     side, p, fail, state)  # fmt: skip
+        if b < 0:
+            return _LONG_NF, 0
+        legs[0], legs[1] = side_rows[a], side_rows[b]
+        qty[0], qty[1] = -1.0, 1.0
+        return _OK, 2
+    # calendar: sell the front, buy the back, one strike
     f, b = _calendar_strike_nb(side_rows, side_off, strike, c, cb, side, center, p, fail, state)
     if f < 0:
         return _SHORT_NF, 0
@@ -529,6 +545,12 @@ def _evaluate_nb(kd: int, legs: Any, qty: Any, n: int, p: Any, strike: Any, is_c
         res[V_WING_LOW], res[V_WING_HIGH] = lk[1] - lk[0], lk[3] - lk[2]
     elif kd == _CALL_FLY or kd == _PUT_FLY:
         res[V_WING_LOW], res[V_WING_HIGH] = lk[1] - lk[0], lk[2] - lk[1]
+    elif kd == _DIAGONAL:
+        # the long back leg's distance from the short front one, on its side of the body
+        if lk[1] < lk[0]:
+            res[V_WING_LOW] = lk[0] - lk[1]
+        else:
+            res[V_WING_HIGH] = lk[1] - lk[0]
     width = np.nan
     if math.isfinite(res[V_WING_LOW]) or math.isfinite(res[V_WING_HIGH]):
         width = max(res[V_WING_LOW] if math.isfinite(res[V_WING_LOW]) else 0.0,
@@ -537,6 +559,12 @@ def _evaluate_nb(kd: int, legs: Any, qty: Any, n: int, p: Any, strike: Any, is_c
     if kd == _CALENDAR:
         # a long calendar at one strike loses at most its debit; its max profit is a model value (caller)
         res[V_MAX_LOSS] = -entry
+    elif kd == _DIAGONAL:
+        # the back leg is worth at least its intrinsic value at the front expiry; short front (K_s), long back
+        # (K_l): the worst case is the debit plus the strike gap when the long leg is the further out of the
+        # money (zero for the covered form the builder places: calls K_l < K_s, puts K_l > K_s)
+        gap = (lk[1] - lk[0]) if lc[0] == 1 else (lk[0] - lk[1])
+        res[V_MAX_LOSS] = -entry + max(gap, 0.0)
     else:
         st = _payoff_extremes_nb(lk, lc, qty, n, entry, nodes, vals, pay)
         res[V_MAX_LOSS], res[V_MAX_PROFIT], res[V_BE_LOW], res[V_BE_HIGH] = pay[0], pay[1], pay[2], pay[3]
@@ -608,7 +636,7 @@ def build_structures_nb(chain_dte: Any, chain_spot: Any, chain_inc: Any, side_ro
         p = params[r]
         lo, hi = day_lo[r], day_hi[r]
         cb = -1
-        if kd == _CALENDAR:
+        if kd == _CALENDAR or kd == _DIAGONAL:
             c = _first_expiry_nb(chain_dte, lo, hi, p[P_FRONT_MIN], p[P_MAX_DTE])
             if c >= 0:
                 cb = _first_expiry_nb(chain_dte, lo, hi, chain_dte[c] + p[P_BACK_GAP], p[P_MAX_DTE])
@@ -712,7 +740,7 @@ def build_structures_arrays(chain: dict[str, Any], side_rows: Any, side_off: Any
     if pr.shape != (n_req, N_PARAMS):
         msg = f"argument 'params' must have shape ({n_req}, {N_PARAMS}); got {pr.shape}"
         raise KernelInputError(msg)
-    run = (kd >= 0) & (kd <= int(Kind.CALENDAR))
+    run = (kd >= 0) & (kd <= int(Kind.DIAGONAL))
     if np.any(run & ((lo < 0) | (hi > n_chains) | (lo > hi))):
         msg = f"requests to run need 0 <= day_lo <= day_hi <= {n_chains}"
         raise KernelInputError(msg)

@@ -5,8 +5,8 @@
 ``structures`` row per request, valid or not, plus the ``legs`` of the valid ones (schemas in
 :mod:`volengine.structures.schema`). Rules (seed-spec §2.7, §2.8):
 
-* **Expiry**: DTE within [min, max], closest to the target (ties: the earlier). Calendars sell the first
-  expiry with DTE >= ``front_min_dte_days`` and buy the first with DTE >= front + ``back_gap_days``.
+* **Expiry**: DTE within [min, max], closest to the target (ties: the earlier). Calendars and diagonals sell
+  the first expiry with DTE >= ``front_min_dte_days`` and buy the first with DTE >= front + ``back_gap_days``.
 * **Strikes** are listed strikes of that chain. ATM = the listed strike nearest spot (ties: the lower).
   ``offset`` mode places the body leg at ATM ± k·w (puts below, calls above; butterflies and calendars at the
   centre, ATM unless ``center_strike``); ``delta`` mode takes the listed strike whose own delta is nearest
@@ -23,6 +23,15 @@
   rejected. Calendars: max loss = the debit (a long calendar at one strike cannot lose more),
   ``max_profit_points`` is null and ``model_max_profit_points`` / the breakevens come from
   :func:`volengine.structures.payoff.calendar_model` (``payoff_is_model``).
+* **Diagonals** are the long, covered form: sell the front at the body (``offset``: ATM ± k·w out of the
+  money; ``delta``: the target abs delta), buy the back ``diagonal_width_points`` *in* the money of it (calls
+  K_l = K_s − w, puts K_l = K_s + w; the wing rule above, on the back chain). The back leg is worth at least
+  its intrinsic value at the front expiry, which covers the short leg's at every spot, so the max loss is the
+  debit (the formula also adds the strike gap when the long leg sits further out, which this placement never
+  does); the profit side is a model value as for calendars. As for calendars, "at least intrinsic" is exact
+  for American back legs; a European one on a dividend payer can sit slightly below it deep in the money.
+  (VolMachine never built diagonals; the backtest requests them only when a universe lists ``diagonal`` in
+  ``structures_allowed``.)
 * **Validation** (hard gate): valid quotes (a mid) on every leg, one multiplier, credit/debit > 0, per-leg
   liquidity when enforced, max loss > 0, max profit > 0, vertical consistency, optional min credit/width and
   reward/risk, max-loss cap and margin <= ``max_margin_equity_pct`` of ``account.equity_usd`` (in dollars).
@@ -264,7 +273,7 @@ def _structures_frame(book: ChainBook, batch: RequestBatch, out: dict[str, np.nd
     status = out["status"]
     valid = status == BuildStatus.OK
     values = {name: out["values"][:, i] for i, name in enumerate(VALUE_FIELDS)}
-    is_model = batch.kind == Kind.CALENDAR
+    is_model = (batch.kind == Kind.CALENDAR) | (batch.kind == Kind.DIAGONAL)
     for name in ("breakeven_low", "breakeven_high"):
         values[name] = np.where(is_model, model[name], values[name])
     front, back = out["chains"][:, 0], out["chains"][:, 1]
@@ -284,7 +293,9 @@ def _structures_frame(book: ChainBook, batch: RequestBatch, out: dict[str, np.nd
         "multiplier": pl.Series(values.pop("multiplier")),
         "max_leg_spread_pct": pl.Series(values.pop("max_leg_spread_frac")),
         "substituted": pl.Series(values["substitution_points"] > tol),
-        "payoff_is_model": pl.Series(batch.frame["choice"] == StructureChoice.CALENDAR.value),
+        "payoff_is_model": pl.Series(
+            batch.frame["choice"].is_in([StructureChoice.CALENDAR.value, StructureChoice.DIAGONAL.value])
+        ),
         "model_max_profit_points": pl.Series(model["max_profit"]),
         "attempts": pl.Series(out["n_att"]),
         **{name: pl.Series(v) for name, v in values.items()},
@@ -327,10 +338,11 @@ def _legs_frame(book: ChainBook, batch: RequestBatch, out: dict[str, np.ndarray[
 
 def _calendar_values(book: ChainBook, out: dict[str, np.ndarray[Any, Any]],
                      kind: np.ndarray[Any, Any]) -> dict[str, np.ndarray[Any, Any]]:  # fmt: skip
-    """Model max profit and breakevens of the valid calendars (NaN elsewhere), see :func:`calendar_model`."""
+    """Model max profit and breakevens of the valid calendars and diagonals (NaN elsewhere), see
+    :func:`calendar_model`."""
     n = kind.size
     res = {name: np.full(n, np.nan) for name in ("max_profit", "breakeven_low", "breakeven_high")}
-    cal = (out["status"] == BuildStatus.OK) & (kind == Kind.CALENDAR)
+    cal = (out["status"] == BuildStatus.OK) & ((kind == Kind.CALENDAR) | (kind == Kind.DIAGONAL))
     if not cal.any():
         return res
     f, b = out["legs"][cal, 0], out["legs"][cal, 1]
@@ -342,7 +354,7 @@ def _calendar_values(book: ChainBook, out: dict[str, np.ndarray[Any, Any]],
     model = calendar_model(
         book.rows["strike"][f], book.rows["is_call"][f] == 1, at("t", f), at("t", b), at("forward", f),
         at("forward", b), at("disc", f), at("disc", b), at("iv", b),
-        -out["values"][cal, VALUE_FIELDS.index("entry_cashflow_points")],
+        -out["values"][cal, VALUE_FIELDS.index("entry_cashflow_points")], back_strike=book.rows["strike"][b],
     )  # fmt: skip
     for name, values in model.items():
         res[name][cal] = values

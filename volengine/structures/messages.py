@@ -139,7 +139,7 @@ def preset_messages(requests: pl.DataFrame, status: np.ndarray[Any, Any], detail
         .when(det == _D.NO_CHAIN)
         .then(pl.concat_str(pl.lit("no chain for "), pl.col("underlying"), pl.lit(" on "),
                             pl.col("date").cast(pl.String)))
-        .when((code == _S.NO_EXPIRY) & (pl.col("choice") == "calendar"))
+        .when((code == _S.NO_EXPIRY) & pl.col("choice").is_in(["calendar", "diagonal"]))
         .then(pl.concat_str(pl.lit("no front expiry with DTE in ["), _num("front_min_dte_days"), pl.lit(", "),
                             _num("max_dte_days"), pl.lit("] followed by a back expiry with DTE >= front + "),
                             _num("back_gap_days")))
@@ -147,7 +147,6 @@ def preset_messages(requests: pl.DataFrame, status: np.ndarray[Any, Any], detail
         .then(pl.concat_str(pl.lit("no expiry with DTE in "), window, pl.lit(" (target "),
                             _num("target_dte_days"), pl.lit(")")))
         .when(det == _D.NOT_TRADED).then(pl.lit("choice 'none' is not traded"))
-        .when(det == _D.DIAGONAL).then(pl.lit("diagonals are never built (not defined risk)"))
         .when(det == _D.WIDTH_ABOVE_MAX)
         .then(pl.concat_str(pl.lit("width "), _num("width_points"), pl.lit(f" above max_width_points {max_width:g}")))
     )  # fmt: skip

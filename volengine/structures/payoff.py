@@ -59,8 +59,9 @@ def calendar_model(
     disc_back: Any,
     iv_back: Any,
     debit: Any,
+    back_strike: Any = None,
 ) -> dict[str, np.ndarray[Any, Any]]:
-    """Model max profit and breakevens of long calendars (short front, long back, one strike).
+    """Model max profit and breakevens of long calendars (short front, long back, one strike) and diagonals.
 
     At the front expiry the front leg is worth its intrinsic value and the back leg, with ``τ = t_back −
     t_front`` left, is priced with Black-76 at its own IV on the forward ``S · F_back / F_front`` (the carry
@@ -69,17 +70,20 @@ def calendar_model(
     Parameters
     ----------
     strike, is_call, t_front, t_back, fwd_front, fwd_back, disc_front, disc_back, iv_back, debit : array_like
-        One value per calendar; times in years, ``debit`` > 0 in points.
+        One value per calendar; times in years, ``debit`` > 0 in points; ``strike`` is the front's.
+    back_strike : array_like, optional
+        The back leg's strike (diagonals); the front's when omitted (calendars).
 
     Returns
     -------
     dict of str to ndarray
-        ``max_profit`` = ``V(K)`` (the model's value at the strike, where a calendar peaks), and
+        ``max_profit`` = ``V(K)`` (the model's value at the front strike, where calendars and diagonals peak), and
         ``breakeven_low`` / ``breakeven_high``, the zeros of ``V`` below and above ``K`` (bisection; NaN when
         ``V(K) <= 0``, an input is missing, or no sign change lies within ``K · e^{±max(8 σ √τ, 0.05)}``).
     """
     f64 = [np.asarray(a, dtype=np.float64) for a in (t_front, t_back, fwd_front, fwd_back, disc_front, disc_back)]
     tf, tb, ff, fb, df, db = f64
     with np.errstate(divide="ignore", invalid="ignore"):
-        out = _calendar_kernel(strike, np.asarray(is_call, dtype=bool), tb - tf, fb / ff, db / df, iv_back, debit)
+        out = _calendar_kernel(strike, np.asarray(is_call, dtype=bool), tb - tf, fb / ff, db / df, iv_back, debit,
+                               back_strike)  # fmt: skip
     return {"max_profit": out[:, 0], "breakeven_low": out[:, 1], "breakeven_high": out[:, 2]}

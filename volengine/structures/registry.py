@@ -70,9 +70,11 @@ _SPECS = (
     StructureSpec(_C.PUT_BUTTERFLY, Kind.PUT_BUTTERFLY, "+1 P(K - w), -2 P(K), +1 P(K + w)", False,
                   "butterfly_wing_width_points", None, None),
     StructureSpec(_C.CALENDAR, Kind.CALENDAR, "-1 front(K), +1 back(K)", False, None, None, None),
+    StructureSpec(_C.DIAGONAL, Kind.DIAGONAL, "-1 front(Ks), +1 back(Ks -/+ w)", False,
+                  "diagonal_width_points", "diagonal_offset_widths", "diagonal_short_delta_abs"),
 )  # fmt: skip
 #: every buildable choice
 BUILDERS: dict[StructureChoice, StructureSpec] = {spec.choice: spec for spec in _SPECS}
 
 #: choices that are recognised but never built (UNSUPPORTED_EDGE rows)
-UNSUPPORTED = {"none": "choice 'none' is not traded", "diagonal": "diagonals are never built (not defined risk)"}
+UNSUPPORTED = {"none": "choice 'none' is not traded"}

@@ -193,8 +193,7 @@ def prepare_requests(requests: pl.DataFrame, settings: Settings, liquidity: Liqu
     detail = np.zeros(frame.height, dtype=np.int8)
     unsupported = choice.is_in(list(UNSUPPORTED)).to_numpy()
     status[unsupported] = BuildStatus.UNSUPPORTED_EDGE
-    detail[unsupported] = np.where((choice == "diagonal").to_numpy()[unsupported], FailDetail.DIAGONAL,
-                                   FailDetail.NOT_TRADED)  # fmt: skip
+    detail[unsupported] = FailDetail.NOT_TRADED
     too_wide = (kind >= 0) & (params[:, PARAM_FIELDS.index("width_points")] > strikes.max_width_points + 1e-9)
     status[too_wide] = BuildStatus.VALIDATION_FAIL
     detail[too_wide] = FailDetail.WIDTH_ABOVE_MAX

@@ -16,7 +16,7 @@ REQUEST_SCHEMA: dict[str, Any] = {
     "request_id": pl.Int64,  # unique, the key of both outputs
     "underlying": pl.String,
     "date": pl.Date,  # the as-of date d: the chain of this day is used
-    "choice": pl.String,  # a StructureChoice value; "none" and "diagonal" give UNSUPPORTED_EDGE rows
+    "choice": pl.String,  # a StructureChoice value; "none" gives UNSUPPORTED_EDGE rows
 }
 #: optional per-request overrides; null (or a missing column) means the settings' default
 OVERRIDE_SCHEMA: dict[str, Any] = {
@@ -27,10 +27,10 @@ OVERRIDE_SCHEMA: dict[str, Any] = {
     "target_dte_days": pl.Int64,
     "min_dte_days": pl.Int64,
     "max_dte_days": pl.Int64,
-    "center_strike": pl.Float64,  # butterflies, iron butterflies and calendars: the body strike (e.g. a pin K*)
-    "right": pl.String,  # calendars: "C" (default) or "P"
-    "front_min_dte_days": pl.Int64,  # calendars: the front is the first expiry with DTE >= this
-    "back_gap_days": pl.Int64,  # calendars: the back is the first expiry with DTE >= front DTE + this
+    "center_strike": pl.Float64,  # butterflies, iron butterflies, calendars, diagonals: the body strike (e.g. a pin K*)
+    "right": pl.String,  # calendars and diagonals: "C" (default) or "P"
+    "front_min_dte_days": pl.Int64,  # calendars, diagonals: the front is the first expiry with DTE >= this
+    "back_gap_days": pl.Int64,  # calendars, diagonals: the back is the first expiry with DTE >= front DTE + this
 }
 
 #: one row per request, valid or not
@@ -46,7 +46,7 @@ STRUCTURE_SCHEMA: dict[str, Any] = {
     "message": pl.String,  # every width attempt and why it failed; null for a first-attempt success
     "n_legs": pl.Int8,
     "expiration": pl.Date,  # the (front) expiry; also set on invalid rows when one was found
-    "back_expiration": pl.Date,  # calendars only
+    "back_expiration": pl.Date,  # calendars and diagonals only
     "root": pl.String,
     "dte": pl.Int32,  # calendar days to the (front) expiry
     "multiplier": pl.Int32,  # shares per contract
@@ -56,10 +56,10 @@ STRUCTURE_SCHEMA: dict[str, Any] = {
     "search_width_points": pl.Float64,  # the width w of the attempt that built
     "entry_cashflow_points": pl.Float64,  # signed, conservative: sell at bid, buy at ask
     "mid_cashflow_points": pl.Float64,  # signed, at mids
-    "max_loss_points": pl.Float64,  # > 0; exact from the expiry payoff (calendars: the debit)
-    "max_profit_points": pl.Float64,  # exact; null for calendars (see model_max_profit_points)
-    "model_max_profit_points": pl.Float64,  # calendars: back leg at the front expiry, S = K, Black with its IV
-    "payoff_is_model": pl.Boolean,  # True when breakevens come from that model (calendars)
+    "max_loss_points": pl.Float64,  # > 0; exact from the expiry payoff (calendars, covered diagonals: the debit)
+    "max_profit_points": pl.Float64,  # exact; null for calendars and diagonals (see model_max_profit_points)
+    "model_max_profit_points": pl.Float64,  # calendars, diagonals: back leg at the front expiry, S = short K, Black
+    "payoff_is_model": pl.Boolean,  # True when breakevens come from that model (calendars, diagonals)
     "breakeven_low": pl.Float64,  # lower bound of the profit region; null if it reaches S = 0
     "breakeven_high": pl.Float64,  # upper bound of the profit region; null if unbounded above
     "net_delta": pl.Float64,
