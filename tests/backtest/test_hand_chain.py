@@ -66,3 +66,52 @@ def test_put_credit_spread_pnl_by_hand() -> None:
     assert_allclose(res.daily["equity"].to_numpy(),
                     [100_000, 100_000 + 80 - cost - 0.55 * 200, 100_000 + 80 - cost - 0.35 * 200,
                      100_000 + 80 - cost - 0.15 * 200, 100_000 + 44.64], atol=1e-9)  # fmt: skip
+
+
+def test_diagonal_front_settles_at_intrinsic_and_the_back_leg_is_sold_at_its_bid() -> None:
+    """A call diagonal to its front expiry: short front 100 C (expires on DAYS[3]), long back 95 C."""
+    s = Settings()
+    front_exp = DAYS[3]
+    # (front 100 C, back 95 C) quotes per day; the other strikes keep the main chain's
+    path = [((1.00, 1.10), (6.20, 6.40)), ((0.90, 1.00), (6.30, 6.50)), ((1.50, 1.60), (6.80, 7.00)),
+            ((2.00, 2.05), (7.40, 7.60)), (None, (7.50, 7.70))]  # fmt: skip
+    days = []
+    for k, (front, back) in enumerate(path):
+        calls = dict(MAIN_CALLS) | {95: back}
+        days.append(chain("SPY", (EXP - DAYS[k]).days, quotes(calls, MAIN_PUTS), day=DAYS[k]))
+        if front is not None:
+            fc = {95: (5.30, 5.50), 100: front, 105: (0.10, 0.15)}
+            fp = {95: (0.05, 0.10), 100: (0.40, 0.50), 105: (4.60, 4.80)}
+            days.append(chain("SPY", (front_exp - DAYS[k]).days, quotes(fc, fp), day=DAYS[k]))
+    contracts = frame(*days)
+    req = pl.DataFrame({"request_id": [0], "underlying": ["SPY"], "date": [DAYS[0]], "choice": ["diagonal"],
+                        "front_min_dte_days": [1], "back_gap_days": [20]})  # fmt: skip
+    st, legs = build_structures(contracts, req, s)
+    row = st.row(0, named=True)
+    assert row["is_valid"], row["message"]
+    assert_allclose([row["entry_cashflow_points"], row["max_loss_points"]], [-(6.40 - 1.00), 5.40])
+    valid = st.with_columns(pl.lit(0, pl.Int64).alias("candidate"), pl.lit("LOW_VOL_GRIND").alias("regime"))
+    vl = legs.with_columns(pl.lit(0, pl.Int64).alias("candidate"), pl.col("underlying").cast(pl.String),
+                           pl.col("right").cast(pl.String), pl.lit("PM").alias("settlement"))  # fmt: skip
+    # PM settlement on the expiry day's close, 102: the short 100 C pays 2.00 intrinsic, not its 2.05 ask
+    bars = pl.DataFrame({"underlying": ["SPY"] * 5, "date": DAYS, "open": [100.4] * 5,
+                         "close": [100.4, 100.4, 101.5, 102.0, 102.0]})  # fmt: skip
+    _, arrays = build_paths(valid, vl, contracts, bars, pl.Series(DAYS), s)
+    # entry on DAYS[1]: sell the front at 0.90, buy the back at 6.50; the path ends on the front expiry
+    assert_allclose(arrays["entry_cf"][0], -5.60)
+    assert_allclose(arrays["max_loss"][0], 5.60)
+    assert_allclose(arrays["close_cf"], [-1.00 + 6.30, -1.60 + 6.80, -2.05 + 7.40])
+    assert_allclose(arrays["settle_cf"][-1], -2.00 + 7.40)
+    off = {name: [np.nan] for name in ("take_profit_debit_pct", "stop_loss_debit_pct", "time_stop_debit_dte_days")}
+    cands = {"signal_day": [0], "entry_day": [1], "ml_est": [row["max_loss_points"]], "legs": [2],
+             "is_credit": [0], "regime": [0], "stress": candidate_stress(valid, vl, contracts, s)}  # fmt: skip
+    res = simulate(5, np.zeros(5), np.zeros(5), cands, arrays,
+                   param_matrix(s, [{k: v[0] for k, v in off.items()}]), 100_000.0)  # fmt: skip
+    t = res.trades.row(0, named=True)
+    # 1 % of $100,000 / $540 = 1 lot; held to the front expiry: -5.60 + 5.40 = -0.20 a share
+    assert t["contracts"] == 1
+    assert t["status"] == "expiry"
+    assert (t["entry_day"], t["exit_day"]) == (1, 3)
+    assert_allclose(arrays["settle_legs"], [0, 0, 1])
+    # costs $0.67 per contract and leg: both legs on entry; at expiry only the back leg, sold, pays
+    assert_allclose(t["pnl_usd"], -0.20 * 100 - 0.67 * 2 - 0.67, atol=1e-9)

@@ -8,7 +8,8 @@ session from its entry day (the next session) to its front expiry (or the end of
 * ``close_cf``: what closing every leg at that day's quotes would bring in under the fill model (sell at
   ``ask − f·w``, buy at ``bid + f·w``, ``w = ask − bid``, ``f`` by leg count; ``f = 1`` is bid/ask);
 * ``settle_cf`` (front-expiry day only): expiring legs at intrinsic on the settlement price (AM-settled series
-  on the session's open, PM on its close, unadjusted), legs of later expiries at their closing fills;
+  on the session's open, PM on its close, unadjusted), legs of later expiries at their closing fills
+  (``settle_legs`` counts those: they pay the per-leg cost, expiring legs do not);
 * ``model_marked``: a leg had no posted quote (none, or crossed) and was marked from that day's chain (IV of the
   nearest listed strike of the same expiry and right, priced with Black-76 on the chain's forward); without any
   quote of its chain the leg's last mark carries forward. A trade is never dropped for a missing quote. A
@@ -199,8 +200,8 @@ def build_paths(
     Returns
     -------
     (polars.DataFrame, dict)
-        The per-(candidate, day) path frame and the arrays ``off, day, close_cf, settle_cf, dte, entry_cf,
-        max_loss, max_profit, stress`` of :func:`volengine.backtest.simulate.simulate` (``off`` over all
+        The per-(candidate, day) path frame and the arrays ``off, day, close_cf, settle_cf, settle_legs, dte,
+        entry_cf, max_loss, max_profit, stress`` of :func:`volengine.backtest.simulate.simulate` (``off`` over all
         candidates, empty runs for candidates without a path; ``stress`` the per-share P&L of each row's
         structure in each scenario of :func:`volengine.risk.scenario_grid`).
     """
@@ -244,6 +245,7 @@ def build_paths(
             pl.col("leg_close_cf").sum().alias("close_cf"),
             pl.col("leg_settle_cf").sum().alias("settle_all"),
             (pl.col("date") == pl.col("expiration")).any().alias("is_expiry"),
+            (pl.col("date") != pl.col("expiration")).sum().alias("open_legs"),
             pl.col("leg_entry_cf").sum().alias("entry_all"),
             pl.col("leg_entry_cf").is_null().any().alias("entry_missing"),
             pl.col("model_marked").any(),
@@ -277,8 +279,9 @@ def build_paths(
         arrays[name] = path[name].cast(pl.Float64).fill_null(np.nan).to_numpy()
     arrays["day"] = arrays["day"].astype(np.int64)
     arrays["dte"] = np.nan_to_num(arrays["dte"], nan=0).astype(np.int64)
+    arrays["settle_legs"] = np.where(path["is_expiry"].to_numpy(), path["open_legs"].to_numpy(), 0).astype(np.int64)
     arrays["stress"] = stress
-    return path.drop("_k", "entry_all", "settle_all"), arrays
+    return path.drop("_k", "entry_all", "settle_all", "open_legs"), arrays
 
 
 def candidate_stress(structures: pl.DataFrame, legs: pl.DataFrame, contracts: pl.DataFrame,

@@ -166,8 +166,9 @@ def simulate(
         ``signal_day, entry_day, ml_est, legs, is_credit, regime`` (sorted by signal day, then priority).
     paths : mapping of str to array_like
         ``off`` (n_c + 1) and per row ``day, close_cf, settle_cf, dte, entry_cf, max_loss, max_profit``;
-        optionally ``stress`` (n_rows, n_scenarios) per-share scenario P&L and, in ``candidates``,
-        ``stress`` (n_c, n_scenarios) at the signal day (both default to zeros: no stress cap).
+        optionally ``settle_legs`` (legs traded out, not expiring, on an expiry row; default 0) and
+        ``stress`` (n_rows, n_scenarios) per-share scenario P&L and, in ``candidates``, ``stress``
+        (n_c, n_scenarios) at the signal day (both default to zeros: no stress cap).
     params : ndarray of shape (n_sets, N_PARAMS)
     equity0 : float
         Starting equity in dollars.
@@ -202,8 +203,11 @@ def simulate(
         _arr(c["legs"], np.int64, "legs", n_c), _arr(c["is_credit"], np.int64, "is_credit", n_c),
         _arr(c["regime"], np.int64, "regime", n_c), off,
         *[_arr(paths[name], dtype, name, n_rows) for name, dtype in (
-            ("day", np.int64), ("close_cf", np.float64), ("settle_cf", np.float64), ("dte", np.int64),
-            ("entry_cf", np.float64), ("max_loss", np.float64), ("max_profit", np.float64))],
+            ("day", np.int64), ("close_cf", np.float64), ("settle_cf", np.float64))],
+        _arr(paths["settle_legs"] if "settle_legs" in paths else np.zeros(n_rows, np.int64), np.int64,
+             "settle_legs", n_rows),
+        *[_arr(paths[name], dtype, name, n_rows) for name, dtype in (
+            ("dte", np.int64), ("entry_cf", np.float64), ("max_loss", np.float64), ("max_profit", np.float64))],
         _matrix(paths.get("stress"), n_rows), _matrix(candidates.get("stress"), n_c),
         prm, float(equity0), eq, oml, nop, blk, k, st, ed, xd, ecf, xcf, pnl,
     )  # fmt: skip

@@ -153,6 +153,7 @@ def _simulate_one_nb(
     path_day: Any,
     path_close_cf: Any,
     path_settle_cf: Any,
+    path_settle_legs: Any,
     path_dte: Any,
     path_entry_cf: Any,
     path_max_loss: Any,
@@ -230,7 +231,10 @@ def _simulate_one_nb(
             k = out_contracts[p, c]
             done = False
             if path_day[row] == t and math.isfinite(path_settle_cf[row]):
-                cf, reason, cost, done = path_settle_cf[row], EXIT_EXPIRY, 0.0, True
+                # expiring legs settle at intrinsic for free; legs of later expiries (calendars, diagonals) are
+                # traded out at their closing fills and pay the per-leg cost
+                cf, reason, done = path_settle_cf[row], EXIT_EXPIRY, True
+                cost = pr[P_COST_PER_CONTRACT_LEG] * path_settle_legs[row] * k
             elif pending_exit[c] >= 0 and path_day[row] == t:
                 cf, reason = path_close_cf[row], pending_exit[c]
                 cost, done = pr[P_COST_PER_CONTRACT_LEG] * cand_legs[c] * k, True
@@ -336,6 +340,7 @@ def _simulate_nb(
     path_day: Any,
     path_close_cf: Any,
     path_settle_cf: Any,
+    path_settle_legs: Any,
     path_dte: Any,
     path_entry_cf: Any,
     path_max_loss: Any,
@@ -361,7 +366,8 @@ def _simulate_nb(
     Candidates are sorted by ``cand_signal_day`` (then priority: earlier rows are sized first). Path arrays
     hold one row per candidate per session from its entry day to its last day (dense, ascending);
     ``path_entry_cf``, ``path_max_loss`` and ``path_max_profit`` are read on a candidate's first row (a NaN
-    entry cashflow is unexecutable). ``path_settle_cf`` is finite only on an expiry day's row.
+    entry cashflow is unexecutable). ``path_settle_cf`` is finite only on an expiry day's row, where
+    ``path_settle_legs`` counts the legs traded out (not expiring) that day.
     ``path_stress`` (n_rows, n_scenarios) is each row's stress-scenario P&L per share and ``cand_stress``
     (n_c, n_scenarios) a candidate's at its signal day (0 where unknown). Per-share values; money in dollars
     (x 100 per contract). Every output cell is written.
@@ -382,6 +388,7 @@ def _simulate_nb(
             path_day,
             path_close_cf,
             path_settle_cf,
+            path_settle_legs,
             path_dte,
             path_entry_cf,
             path_max_loss,
