@@ -120,3 +120,27 @@ def test_next_open_execution_is_refused_not_silently_ignored(market) -> None:  #
     s = with_overrides(Settings(), {"backtest": {"execution": "next_open"}})
     with pytest.raises(ConfigError, match="next_close"):
         run_backtest(market, s)
+
+
+def test_structures_allowed_of_the_universe_gates_the_requests() -> None:
+    from volengine.config import load_universe, with_overrides
+
+    feats = pl.DataFrame({
+        "underlying": ["SPY", "QQQ", "SPY"], "date": [dt.date(2020, 1, 2)] * 2 + [dt.date(2020, 1, 3)],
+        "regime": ["CHOP"] * 3, "skew_fired": [True, True, False], "skew_signal": ["skew_steep"] * 2 + [None],
+        "skew_strength": [0.7, 0.7, None], "skew_history_mode": [1, 1, 1], "term_fired": [False, False, True],
+        "term_signal": [None, None, "term_backwardation"], "term_strength": [None, None, 0.9],
+        "term_history_mode": [1, 1, 1],
+    })  # fmt: skip
+    s = with_overrides(Settings(), {"structures": {"edge_map": {"CHOP": {"term_backwardation": "diagonal"}}}})
+    uni = load_universe()
+    assert "diagonal" not in uni.defaults.structures_allowed  # opt-in
+    # without a universe every mapped choice is requested
+    assert candidate_requests(feats, s)["choice"].to_list() == ["put_credit_spread", "put_credit_spread", "diagonal"]
+    # the default universe: no diagonal
+    assert candidate_requests(feats, s, universe=uni)["choice"].to_list() == ["put_credit_spread"] * 2
+    # SPY allows only diagonals and condors; QQQ keeps the defaults
+    spy_only = with_overrides(uni, {"symbols": {"SPY": {"structures_allowed": ["diagonal", "iron_condor"]}}})
+    req = candidate_requests(feats, s, universe=spy_only)
+    assert list(zip(req["underlying"], req["choice"], strict=True)) == [("QQQ", "put_credit_spread"),
+                                                                         ("SPY", "diagonal")]  # fmt: skip

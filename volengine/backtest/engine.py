@@ -57,7 +57,9 @@ def candidate_requests(
     """One structure request per fired edge of ``book`` on each (underlying, day), by the regime's edge map.
 
     Only signals of ``backtest.signals`` trade, and fallback edges (history_mode 0) only when the universe's
-    ``execution.allow_fallback_edges`` says so: what the daily run would mark REVIEW is not traded.
+    ``execution.allow_fallback_edges`` says so: what the daily run would mark REVIEW is not traded. With a
+    universe, a choice whose structure family is not in the symbol's ``structures_allowed`` is not requested
+    (symbols the universe does not list use its defaults).
 
     Returns
     -------
@@ -95,11 +97,24 @@ def candidate_requests(
         .filter(pl.lit(fallback_ok) | (pl.col("history_mode") >= 1))
         .join(table, on=["regime", "signal"], how="left")
         .filter(pl.col("choice").is_not_null() & (pl.col("choice") != str(StructureChoice.NONE)))
+        .filter(_allowed_family(universe))
         .sort(["date", "strength", "edge"], descending=[False, True, False])
         .with_row_index("request_id")
         .with_columns(pl.col("request_id").cast(pl.Int64))
     )
     return req.select(list(REQUEST_COLUMNS))
+
+
+def _allowed_family(universe: Universe | None) -> pl.Expr:
+    """True where the request's structure family is allowed on its underlying (all, without a universe)."""
+    if universe is None:
+        return pl.lit(True)
+    family = pl.col("choice").replace_strict({str(c): str(c.structure_type) for c in StructureChoice},
+                                             return_dtype=pl.String)  # fmt: skip
+    per_symbol = {sym: [str(t) for t in universe.symbol(sym).structures_allowed] for sym in universe.symbols}
+    default = pl.lit([str(t) for t in universe.defaults.structures_allowed], dtype=pl.List(pl.String))
+    allowed = pl.col("underlying").replace_strict(per_symbol, default=default, return_dtype=pl.List(pl.String))
+    return allowed.list.contains(family)
 
 
 def _trades_frame(run: SimResult, structures: pl.DataFrame, days: pl.Series, legs_model: pl.DataFrame) -> pl.DataFrame:
