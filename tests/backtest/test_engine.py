@@ -113,13 +113,23 @@ def test_portfolio_greeks_follow_the_open_book(run) -> None:  # type: ignore[no-
     assert (book["vega"] != 0).mean() > 0.9  # an open book has vega (unless every leg lacks a quote that day)
 
 
-def test_next_open_execution_is_refused_not_silently_ignored(market) -> None:  # type: ignore[no-untyped-def]
+def test_next_open_fills_differ_only_in_their_fill_prices_and_never_look_ahead(market, run) -> None:  # type: ignore[no-untyped-def]
     from volengine.config import with_overrides
-    from volengine.errors import ConfigError
 
     s = with_overrides(Settings(), {"backtest": {"execution": "next_open"}})
-    with pytest.raises(ConfigError, match="next_close"):
-        run_backtest(market, s)
+    at_open = run_backtest(market, s)
+    t_open = at_open.trades.filter(pl.col("param_set") == 0)
+    t_close = run.trades.filter(pl.col("param_set") == 0)
+    # the same decisions (signals, structures) on the same days; fills at the modelled open instead
+    first = min(t_open.height, t_close.height, 5)
+    assert first == 5
+    assert t_open["entry_date"][:first].to_list() == t_close["entry_date"][:first].to_list()
+    assert (t_open["entry_cashflow_points"][:first] != t_close["entry_cashflow_points"][:first]).all()
+    eq = at_open.equity.filter(pl.col("param_set") == 0)
+    assert_allclose(eq["equity"][-1] - eq["equity"][0], t_open["pnl_usd"].sum(), atol=1e-6)
+    d = dt.date(2020, 3, 12)
+    cut = run_backtest(market, s, end=d).equity.filter(pl.col("param_set") == 0)
+    assert_allclose(cut["equity"].to_numpy(), eq.filter(pl.col("date") <= d)["equity"].to_numpy(), rtol=0, atol=1e-9)
 
 
 def test_structures_allowed_of_the_universe_gates_the_requests() -> None:

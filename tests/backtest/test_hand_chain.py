@@ -1,11 +1,13 @@
 """A put credit spread through every stage on a hand-built chain, P&L computed by hand to the cent:
-builder (signal day) -> quote paths (fills next session, marks, exit) -> simulator (sizing, costs)."""
+builder (signal day) -> quote paths (fills next session, marks, exit) -> simulator (sizing, costs); a diagonal to
+its front expiry, and next-open fills modelled off the previous close."""
 
 from __future__ import annotations
 
 import sys
 from datetime import date
 from pathlib import Path
+from statistics import NormalDist
 
 import numpy as np
 import polars as pl
@@ -13,11 +15,11 @@ from numpy.testing import assert_allclose
 
 from volengine.backtest import param_matrix, simulate
 from volengine.backtest.paths import build_paths, candidate_stress
-from volengine.config import Settings
+from volengine.config import Settings, with_overrides
 from volengine.structures import build_structures
 
 sys.path.insert(0, str(Path(__file__).parents[1] / "structures"))
-from structure_chains import MAIN_CALLS, MAIN_PUTS, chain, frame, quotes
+from structure_chains import MAIN_CALLS, MAIN_PUTS, RATE, chain, frame, quotes
 
 DAYS = [date(2024, 1, 2), date(2024, 1, 3), date(2024, 1, 4), date(2024, 1, 5), date(2024, 1, 8)]
 EXP = date(2024, 2, 2)  # 31 days after the signal day
@@ -115,3 +117,47 @@ def test_diagonal_front_settles_at_intrinsic_and_the_back_leg_is_sold_at_its_bid
     assert_allclose(arrays["settle_legs"], [0, 0, 1])
     # costs $0.67 per contract and leg: both legs on entry; at expiry only the back leg, sold, pays
     assert_allclose(t["pnl_usd"], -0.20 * 100 - 0.67 * 2 - 0.67, atol=1e-9)
+
+
+def _black76(fwd: float, k: float, t: float, disc: float, vol: float, *, call: bool) -> float:
+    n = NormalDist().cdf
+    sd = vol * np.sqrt(t)
+    d1 = (np.log(fwd / k) + 0.5 * sd * sd) / sd
+    if call:
+        return disc * (fwd * n(d1) - k * n(d1 - sd))
+    return disc * (k * n(sd - d1) - fwd * n(-d1))
+
+
+def test_next_open_fills_are_priced_off_the_previous_close_by_hand() -> None:
+    s = with_overrides(Settings(), {"backtest": {"execution": "next_open"}})
+    contracts = _contracts()
+    req = pl.DataFrame({"request_id": [0], "underlying": ["SPY"], "date": [DAYS[0]], "choice": ["put_credit_spread"]})
+    st, legs = build_structures(contracts, req, s)
+    valid = st.with_columns(pl.lit(0, pl.Int64).alias("candidate"), pl.lit("LOW_VOL_GRIND").alias("regime"))
+    vl = legs.with_columns(pl.lit(0, pl.Int64).alias("candidate"), pl.col("underlying").cast(pl.String),
+                           pl.col("right").cast(pl.String), pl.lit("PM").alias("settlement"))  # fmt: skip
+    # SPY gaps down to 99.00 at the open after the signal day, then opens 100.00, 101.00, 100.40
+    opens = [100.4, 99.0, 100.0, 101.0, 100.4]
+    bars = pl.DataFrame({"underlying": ["SPY"] * 5, "date": DAYS, "open": opens, "close": [100.4] * 5})
+    _, arrays = build_paths(valid, vl, contracts, bars, pl.Series(DAYS), s)
+
+    def at_open(day: int, k: float) -> float:
+        # yesterday's close: spot 100.4, IV 0.20, forward and discount of its t; the open is 17.5 h (a weekend:
+        # 65.5 h) after that close, 6.5 h before today's close
+        t_prev = (EXP - DAYS[day - 1]).days / 365
+        hours = (DAYS[day] - DAYS[day - 1]).days * 24 - 6.5
+        fwd = 100.4 * np.exp(RATE * t_prev) * opens[day] / 100.4
+        return _black76(fwd, k, t_prev - hours / 24 / 365, np.exp(-RATE * t_prev), 0.20, call=False)
+
+    # conservative fills concede the whole spread around the model mid: sell at mid - w/2, buy at mid + w/2,
+    # with yesterday's widths (signal day: 95 P 0.80/0.90, 90 P 0.30/0.35)
+    entry = (at_open(1, 95.0) - 0.05) - (at_open(1, 90.0) + 0.025)
+    assert_allclose(arrays["entry_cf"][0], entry, rtol=0, atol=1e-12)
+    # an exit decided at a close fills at the next open: buy the 95 P back, sell the 90 P, widths of that close
+    widths = [(w95, w90) for (b95, a95), (b90, a90) in LATER for w95, w90 in [(a95 - b95, a90 - b90)]]
+    for row, day in enumerate(range(2, 5), start=1):
+        w95, w90 = widths[day - 2]
+        got = arrays["exit_cf"][row]
+        assert_allclose(got, -(at_open(day, 95.0) + w95 / 2) + (at_open(day, 90.0) - w90 / 2), rtol=0, atol=1e-12)
+    # marks stay at the close
+    assert_allclose(arrays["close_cf"], [-0.80 + 0.25, -0.45 + 0.10, -0.20 + 0.05, -0.15 + 0.00])

@@ -24,8 +24,7 @@ import polars as pl
 from volengine.backtest.paths import build_paths, candidate_stress
 from volengine.backtest.simulate import REGIME_CODES, SimResult, param_matrix, simulate
 from volengine.config import Settings, Universe, load_universe, settings_fingerprint
-from volengine.config.enums import ExecutionTiming, Regime, StructureChoice
-from volengine.errors import ConfigError
+from volengine.config.enums import Regime, StructureChoice
 
 #: columns of a structure request frame (see :func:`candidate_requests`)
 REQUEST_COLUMNS = {"request_id": pl.Int64, "underlying": pl.String, "date": pl.Date, "edge": pl.String,
@@ -290,13 +289,6 @@ def run_backtest(
     from volengine.structures import build_structures
 
     s = settings or Settings()
-    if s.backtest.execution is not ExecutionTiming.NEXT_CLOSE:
-        # refuse rather than silently fill at the close: daily chains hold no opening option quotes
-        msg = (
-            f"settings: backtest.execution: only 'next_close' is supported with end-of-day chains "
-            f"(no opening option quotes to fill at); got {str(s.backtest.execution)!r}"
-        )
-        raise ConfigError(msg)
     timings: dict[str, float] = {}
     t0 = time.perf_counter()
     pipe = run_pipeline(source, s, underlyings, start, end, keep_contracts=True, universe=universe)

@@ -30,7 +30,7 @@ import numpy as np
 import polars as pl
 
 from volengine.config import Settings
-from volengine.config.enums import FillModel
+from volengine.config.enums import ExecutionTiming, FillModel
 from volengine.kernels import black_price
 from volengine.risk.stress import scenario_grid, stress_pnl
 
@@ -49,8 +49,9 @@ def fill_fraction(settings: Settings, n_legs: pl.Expr) -> pl.Expr:
     return expr
 
 
-def _leg_days(structures: pl.DataFrame, legs: pl.DataFrame, days: pl.Series) -> pl.DataFrame:
-    """One row per (candidate, leg, session) from the entry session to the front expiry (or the last day)."""
+def _leg_days(structures: pl.DataFrame, legs: pl.DataFrame, days: pl.Series, lead: int = 0) -> pl.DataFrame:
+    """One row per (candidate, leg, session) from the entry session (``lead`` sessions earlier) to the front
+    expiry (or the last day)."""
     day_idx = pl.DataFrame({"date": days}).with_row_index("day").with_columns(pl.col("day").cast(pl.Int64))
     s = structures.join(day_idx, on="date", how="left").rename({"day": "signal_day"})
     last = day_idx.height - 1
@@ -67,7 +68,7 @@ def _leg_days(structures: pl.DataFrame, legs: pl.DataFrame, days: pl.Series) -> 
     )
     spans = (
         s.select("candidate", "underlying", "entry_day", "last_day", "n_legs")
-        .with_columns(pl.int_ranges("entry_day", pl.col("last_day") + 1).alias("day"))
+        .with_columns(pl.int_ranges(pl.col("entry_day") - lead, pl.col("last_day") + 1).alias("day"))
         .explode("day")
     )
     leg_cols = legs.select("candidate", "leg", "expiration", "strike", pl.col("right").cast(pl.String), "qty",
@@ -164,6 +165,47 @@ def _assignment_risk(r: pl.DataFrame, bars: pl.DataFrame, dividends: pl.DataFram
     return out.with_columns(risk.fill_null(False).alias("assignment_risk")).drop("_spot", "_ex", "amount")
 
 
+#: hours from the open to the close of a regular US session (the close is when chains are quoted)
+SESSION_HOURS = 6.5
+
+
+def _open_fills(r: pl.DataFrame, bars: pl.DataFrame, f: pl.Expr, q: pl.Expr) -> pl.DataFrame:
+    """Next-open entry and exit fills of each leg-day, modelled from the previous session's close.
+
+    End-of-day chains hold no opening option quotes, so the open is priced: Black-76 at the previous close's
+    IV of the leg (sticky strike; a model mark's IV when it had no quote), on its forward moved by the
+    underlying's overnight return (open today / close yesterday, both unadjusted), discounted as yesterday,
+    with the time left at the open (yesterday's ``t`` less the calendar time to this open); the fill then
+    concedes the same share f of yesterday's bid/ask width as any fill. Entries still need a posted quote
+    with a mid on every leg yesterday (entries never fill off a model mark of a missing quote). Only data up
+    to this session's open is read. ``r`` is sorted by (candidate, leg, day) and holds the lead day.
+    """
+    spot = bars.select(pl.col("underlying").cast(pl.String), "date", pl.col("open").alias("_s_open"),
+                       pl.col("close").alias("_s_close"))  # fmt: skip
+    r = r.join(spot, on=["underlying", "date"], how="left", maintain_order="left")
+
+    def prev(name: str) -> pl.Expr:
+        return pl.col(name).shift(1).over("candidate", "leg")
+
+    gap_days = (pl.col("date") - prev("date")).dt.total_days().cast(pl.Float64)
+    r = r.with_columns(
+        (prev("_forward") * pl.col("_s_open") / prev("_s_close")).alias("_f_open"),
+        (prev("_t") - (gap_days - SESSION_HOURS / 24.0) / 365.0).clip(lower_bound=0.0).alias("_t_open"),
+        prev("_disc").alias("_d_open"), prev("_iv").alias("_iv_open"), prev("width").alias("_w_open"),
+        (prev("has_mid") & ~prev("model_marked")).alias("_quoted_before"),
+    )  # fmt: skip
+    inputs = (r[c].fill_null(np.nan).to_numpy() for c in ("_f_open", "strike", "_t_open", "_d_open", "_iv_open"))
+    mid = black_price(*inputs, (r["right"] == "C").to_numpy())
+    w = pl.col("_w_open")
+    sell_px = pl.col("_mid_open") - (f - 0.5) * w
+    buy_px = pl.col("_mid_open") + (f - 0.5) * w
+    return r.with_columns(pl.Series("_mid_open", mid).fill_nan(None)).with_columns(
+        pl.when(pl.col("_quoted_before")).then(-q * pl.when(q > 0).then(buy_px).otherwise(sell_px))
+        .alias("leg_fill_entry_cf"),
+        (q * pl.when(q > 0).then(sell_px).otherwise(buy_px)).alias("leg_exit_cf"),
+    )  # fmt: skip
+
+
 def _settlement_prices(bars: pl.DataFrame) -> pl.DataFrame:
     return bars.select(
         pl.col("underlying").cast(pl.String), pl.col("date").alias("expiration"),
@@ -206,7 +248,9 @@ def build_paths(
         structure in each scenario of :func:`volengine.risk.scenario_grid`).
     """
     s = settings or Settings()
-    rows = _leg_days(structures, legs, days)
+    at_open = s.backtest.execution is ExecutionTiming.NEXT_OPEN
+    # next-open fills price each leg off the previous close: lay out the signal day too, then drop it
+    rows = _leg_days(structures, legs, days, lead=1 if at_open else 0)
     r = _assignment_risk(_quotes_on_path(rows, contracts), bars, dividends)
     r = r.with_columns(
         pl.when(pl.col("model_marked")).then(pl.col(a)).otherwise(pl.col(b)).alias(f"_{b}")
@@ -234,6 +278,10 @@ def build_paths(
         pl.when(pl.col("date") == pl.col("expiration")).then(q * pl.col("intrinsic")).otherwise("leg_close_cf")
         .alias("leg_settle_cf"),
     )  # fmt: skip
+    if at_open:
+        r = _open_fills(r, bars, f, q).filter(pl.col("day") >= pl.col("entry_day"))
+    else:
+        r = r.with_columns(leg_fill_entry_cf=pl.col("leg_entry_cf"), leg_exit_cf=pl.col("leg_close_cf"))
     moves, shifts = scenario_grid(s)
     leg_stress = stress_pnl(*(r[c].fill_null(np.nan).to_numpy() for c in ("_forward", "strike", "_t", "_disc", "_iv")),
                             (r["right"] == "C").to_numpy(), r["qty"].to_numpy(), moves, shifts)  # fmt: skip
@@ -246,8 +294,10 @@ def build_paths(
             pl.col("leg_settle_cf").sum().alias("settle_all"),
             (pl.col("date") == pl.col("expiration")).any().alias("is_expiry"),
             (pl.col("date") != pl.col("expiration")).sum().alias("open_legs"),
-            pl.col("leg_entry_cf").sum().alias("entry_all"),
-            pl.col("leg_entry_cf").is_null().any().alias("entry_missing"),
+            pl.col("leg_fill_entry_cf").sum().alias("entry_all"),
+            pl.col("leg_fill_entry_cf").is_null().any().alias("entry_missing"),
+            pl.col("leg_exit_cf").sum().alias("_exit_all"),
+            pl.col("leg_exit_cf").is_null().any().alias("_exit_missing"),
             pl.col("model_marked").any(),
             pl.col("assignment_risk").any(),
             (pl.col("expiration") - pl.col("date")).dt.total_days().min().alias("dte"),
@@ -260,6 +310,9 @@ def build_paths(
     ).with_columns(
         pl.when((pl.col("_k") == 1) & ~pl.col("entry_missing")).then("entry_all").alias("entry_cf"),
         pl.when(pl.col("is_expiry")).then("settle_all").alias("settle_cf"),
+        # an exit decided yesterday fills at this price today (at the close, or the modelled open when
+        # one leg cannot be priced there)
+        pl.when(pl.col("_exit_missing")).then("close_cf").otherwise("_exit_all").alias("exit_cf"),
     ).with_columns(
         (pl.col("max_loss_points") + pl.col("entry_cashflow_points") - pl.col("entry_cf").first().over("candidate"))
         .alias("max_loss"),
@@ -275,13 +328,13 @@ def build_paths(
     n_c = structures.height
     counts = np.bincount(path["candidate"].to_numpy(), minlength=n_c) if path.height else np.zeros(n_c, dtype=int)
     arrays = {"off": np.concatenate([[0], np.cumsum(counts)]).astype(np.int64)}
-    for name in ("day", "close_cf", "settle_cf", "dte", "entry_cf", "max_loss", "max_profit"):
+    for name in ("day", "close_cf", "exit_cf", "settle_cf", "dte", "entry_cf", "max_loss", "max_profit"):
         arrays[name] = path[name].cast(pl.Float64).fill_null(np.nan).to_numpy()
     arrays["day"] = arrays["day"].astype(np.int64)
     arrays["dte"] = np.nan_to_num(arrays["dte"], nan=0).astype(np.int64)
     arrays["settle_legs"] = np.where(path["is_expiry"].to_numpy(), path["open_legs"].to_numpy(), 0).astype(np.int64)
     arrays["stress"] = stress
-    return path.drop("_k", "entry_all", "settle_all", "open_legs"), arrays
+    return path.drop("_k", "entry_all", "settle_all", "open_legs", "_exit_all", "_exit_missing"), arrays
 
 
 def candidate_stress(structures: pl.DataFrame, legs: pl.DataFrame, contracts: pl.DataFrame,

@@ -166,7 +166,8 @@ def simulate(
         ``signal_day, entry_day, ml_est, legs, is_credit, regime`` (sorted by signal day, then priority).
     paths : mapping of str to array_like
         ``off`` (n_c + 1) and per row ``day, close_cf, settle_cf, dte, entry_cf, max_loss, max_profit``;
-        optionally ``settle_legs`` (legs traded out, not expiring, on an expiry row; default 0) and
+        optionally ``exit_cf`` (what an exit decided the session before fills at; default ``close_cf``),
+        ``settle_legs`` (legs traded out, not expiring, on an expiry row; default 0) and
         ``stress`` (n_rows, n_scenarios) per-share scenario P&L and, in ``candidates``, ``stress``
         (n_c, n_scenarios) at the signal day (both default to zeros: no stress cap).
     params : ndarray of shape (n_sets, N_PARAMS)
@@ -203,7 +204,9 @@ def simulate(
         _arr(c["legs"], np.int64, "legs", n_c), _arr(c["is_credit"], np.int64, "is_credit", n_c),
         _arr(c["regime"], np.int64, "regime", n_c), off,
         *[_arr(paths[name], dtype, name, n_rows) for name, dtype in (
-            ("day", np.int64), ("close_cf", np.float64), ("settle_cf", np.float64))],
+            ("day", np.int64), ("close_cf", np.float64))],
+        _arr(paths["exit_cf"] if "exit_cf" in paths else paths["close_cf"], np.float64, "exit_cf", n_rows),
+        _arr(paths["settle_cf"], np.float64, "settle_cf", n_rows),
         _arr(paths["settle_legs"] if "settle_legs" in paths else np.zeros(n_rows, np.int64), np.int64,
              "settle_legs", n_rows),
         *[_arr(paths[name], dtype, name, n_rows) for name, dtype in (

@@ -152,7 +152,8 @@ class BacktestSettings(ConfigModel):
     """Paper simulator and backtest."""
 
     execution: ExecutionTiming = Field(
-        ExecutionTiming.NEXT_CLOSE, description="Day-N signals fill at this price of the next trading day."
+        ExecutionTiming.NEXT_CLOSE,
+        description="Day-N decisions fill at this price of the next session (next_open: modelled from the close).",
     )
     exits: ExitSettings = Field(
         default_factory=ExitSettings, description="Exit rules; defaults: VolMachine's explainability plan."

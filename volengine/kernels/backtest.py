@@ -152,6 +152,7 @@ def _simulate_one_nb(
     path_off: Any,
     path_day: Any,
     path_close_cf: Any,
+    path_exit_cf: Any,
     path_settle_cf: Any,
     path_settle_legs: Any,
     path_dte: Any,
@@ -236,7 +237,7 @@ def _simulate_one_nb(
                 cf, reason, done = path_settle_cf[row], EXIT_EXPIRY, True
                 cost = pr[P_COST_PER_CONTRACT_LEG] * path_settle_legs[row] * k
             elif pending_exit[c] >= 0 and path_day[row] == t:
-                cf, reason = path_close_cf[row], pending_exit[c]
+                cf, reason = path_exit_cf[row], pending_exit[c]
                 cost, done = pr[P_COST_PER_CONTRACT_LEG] * cand_legs[c] * k, True
             if done:
                 cash += cf * k * 100.0 - cost
@@ -339,6 +340,7 @@ def _simulate_nb(
     path_off: Any,
     path_day: Any,
     path_close_cf: Any,
+    path_exit_cf: Any,
     path_settle_cf: Any,
     path_settle_legs: Any,
     path_dte: Any,
@@ -366,7 +368,8 @@ def _simulate_nb(
     Candidates are sorted by ``cand_signal_day`` (then priority: earlier rows are sized first). Path arrays
     hold one row per candidate per session from its entry day to its last day (dense, ascending);
     ``path_entry_cf``, ``path_max_loss`` and ``path_max_profit`` are read on a candidate's first row (a NaN
-    entry cashflow is unexecutable). ``path_settle_cf`` is finite only on an expiry day's row, where
+    entry cashflow is unexecutable). ``path_exit_cf`` is what an exit decided the session before
+    fills at (the close, or the open). ``path_settle_cf`` is finite only on an expiry day's row, where
     ``path_settle_legs`` counts the legs traded out (not expiring) that day.
     ``path_stress`` (n_rows, n_scenarios) is each row's stress-scenario P&L per share and ``cand_stress``
     (n_c, n_scenarios) a candidate's at its signal day (0 where unknown). Per-share values; money in dollars
@@ -387,6 +390,7 @@ def _simulate_nb(
             path_off,
             path_day,
             path_close_cf,
+            path_exit_cf,
             path_settle_cf,
             path_settle_legs,
             path_dte,
