@@ -78,7 +78,7 @@ def warmup() -> float:
     f2in, off = readonly(np.zeros((1, 1))), readonly(np.array([0, 1], dtype=np.int64))
     prm = readonly(np.ones((1, N_PARAMS)))
     f2, i2, b1 = np.ones((1, 1)), np.zeros((1, 1), dtype=np.int64), np.zeros((1, 1), dtype=np.int8)
-    _simulate_nb(1, i1, i1, i1, i1, f1, i1, i1, i1, off, i1, f1, f1, i1, f1, f1, f1, f2in, f2in, prm, 1.0,
+    _simulate_nb(1, i1, i1, i1, i1, f1, i1, i1, i1, off, i1, f1, f1, f1, i1, i1, f1, f1, f1, f2in, f2in, prm, 1.0,
                  f2, f2.copy(), i2, b1, i2.copy(), i2.copy(), i2.copy(), i2.copy(), f2.copy(), f2.copy(),
                  f2.copy())  # fmt: skip
     from volengine.kernels import payoff, structures
