@@ -63,6 +63,8 @@ class PipelineResult:
         Quote rows, chains and days processed (quote rows only where they were computed, not cached).
     detail : dict of str to float
         Seconds inside the chain stage: ``read`` (quotes from the store), ``iv`` and ``greeks`` (kernels).
+    tables : Tables or None
+        The input tables the run read (cut at its end date), for later stages (bars, dividends).
     """
 
     features: pl.DataFrame
@@ -72,6 +74,7 @@ class PipelineResult:
     timings: dict[str, float] = field(default_factory=dict)
     rows: dict[str, int] = field(default_factory=dict)
     detail: dict[str, float] = field(default_factory=dict)
+    tables: Tables | None = None
 
 
 @dataclass(frozen=True)
@@ -339,19 +342,19 @@ def run_pipeline(
         hit = read_result(key)
         if hit is not None:
             timings["cache"] = time.perf_counter() - t0
-            return _result(hit["features"], hit["expiries"], None, s, timings, {}, {}, first)
+            return _result(hit["features"], hit["expiries"], None, s, timings, {}, {}, first, tables)
     features, expiries, contracts, rows, detail = _run_stages(tables, s, uni, timings, keep_contracts=keep_contracts,
                                                               use_cache=use_cache)  # fmt: skip
     if key is not None:
         from volengine.analytics.chains import write_result
 
         write_result(key, {"features": features, "expiries": expiries})
-    return _result(features, expiries, contracts, s, timings, rows, detail, first)
+    return _result(features, expiries, contracts, s, timings, rows, detail, first, tables)
 
 
 def _result(features: pl.DataFrame, expiries: pl.DataFrame, contracts: pl.DataFrame | None, s: Settings,
-            timings: dict[str, float], rows: dict[str, int], detail: dict[str, float],
-            first: date | None) -> PipelineResult:  # fmt: skip
+            timings: dict[str, float], rows: dict[str, int], detail: dict[str, float], first: date | None,
+            tables: Tables) -> PipelineResult:  # fmt: skip
     if first is not None:
         features = features.filter(pl.col("date") >= first)
     return PipelineResult(
@@ -362,6 +365,7 @@ def _result(features: pl.DataFrame, expiries: pl.DataFrame, contracts: pl.DataFr
         timings=timings,
         rows=rows,
         detail=detail,
+        tables=tables,
     )
 
 

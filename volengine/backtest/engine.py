@@ -302,7 +302,7 @@ def run_backtest(
     structures, legs = build_structures(contracts, requests, s)
     timings["structures"] = time.perf_counter() - t0
     t0 = time.perf_counter()
-    tables = load_tables(source)
+    tables = pipe.tables if pipe.tables is not None else load_tables(source)
     prep = prepare_candidates(structures, legs, requests, contracts, _bars(tables, features), tables.dividends,
                               days, s)  # fmt: skip
     valid, vlegs, path, arrays, cands = prep.valid, prep.legs, prep.path, prep.arrays, prep.candidates
