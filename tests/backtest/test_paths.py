@@ -122,3 +122,17 @@ def test_short_itm_american_call_before_an_ex_date_is_flagged_for_assignment() -
     assert path["assignment_risk"].to_list() == [True, True]
     path, _ = build_paths(s, legs, contracts, bars, pl.Series(days), Settings(), divs.with_columns(amount=0.05))
     assert path["assignment_risk"].to_list() == [False, False]  # the dividend is below the time value
+
+
+def test_a_missing_quote_is_marked_at_the_iv_interpolated_in_strike() -> None:
+    s, legs, bars = _frames()
+    # day 2: the 95 put trades at 28 % IV and the 85 put at 36 %: the unquoted 90 put is marked at 32 %,
+    # not at either neighbour's IV
+    skewed = _contracts().with_columns(
+        pl.when(pl.col("date") == DAYS[2]).then(pl.col("strike").replace_strict({95.0: 0.28, 85.0: 0.36}, default=None))
+        .otherwise(pl.col("iv")).alias("iv")
+    )  # fmt: skip
+    _, arr = build_paths(s, legs, skewed, bars, pl.Series(DAYS), Settings())
+    t2 = (EXP - DAYS[2]).days / 365 + 1e-4
+    mark = float(black_price(96.0, 90.0, t2, 1.0, 0.32, False))
+    assert_allclose(arr["close_cf"][1], -2.70 + (mark - 0.5 * 0.10), rtol=0, atol=1e-12)

@@ -10,8 +10,9 @@ session from its entry day (the next session) to its front expiry (or the end of
 * ``settle_cf`` (front-expiry day only): expiring legs at intrinsic on the settlement price (AM-settled series
   on the session's open, PM on its close, unadjusted), legs of later expiries at their closing fills
   (``settle_legs`` counts those: they pay the per-leg cost, expiring legs do not);
-* ``model_marked``: a leg had no posted quote (none, or crossed) and was marked from that day's chain (IV of the
-  nearest listed strike of the same expiry and right, priced with Black-76 on the chain's forward); without any
+* ``model_marked``: a leg had no posted quote (none, or crossed) and was marked from that day's chain (the IV
+  of the same expiry and right, linear in strike between the nearest listed strikes with an IV and flat beyond
+  them, priced with Black-76 on the chain's forward); without any
   quote of its chain the leg's last mark carries forward. A trade is never dropped for a missing quote. A
   zero-bid quote is a posted market for marks and exits (a worthless wing is sold for 0), not for entries;
 * ``assignment_risk``: a short American call of the structure is in the money with less time value than the
@@ -78,7 +79,7 @@ def _leg_days(structures: pl.DataFrame, legs: pl.DataFrame, days: pl.Series, lea
 
 
 def _quotes_on_path(rows: pl.DataFrame, contracts: pl.DataFrame) -> pl.DataFrame:
-    """Attach each leg-day's own quote, else a model mark from that day's chain (nearest listed strike's IV).
+    """Attach each leg-day's own quote, else a model mark from that day's chain (IV interpolated in strike).
 
     Only the chains the paths touch are read (semi-joins), and the model lookup runs only for leg-days without
     a posted quote, so the cost follows the paths, not the size of the chain history.
@@ -101,12 +102,25 @@ def _quotes_on_path(rows: pl.DataFrame, contracts: pl.DataFrame) -> pl.DataFrame
         .select(*by, pl.col("strike").alias("k_near"), "iv", "forward", "disc", "t")
         .sort("k_near")
     )
-    near = (
-        missing.sort("strike")
-        .join_asof(chain, left_on="strike", right_on="k_near", by=by, strategy="nearest",
-                   check_sortedness=False)  # both sides are sorted by strike
-        .select("candidate", "leg", "day", pl.col("iv").alias("iv_model"), pl.col("forward").alias("f_model"),
-                pl.col("disc").alias("d_model"), pl.col("t").alias("t_model"))
+    # the IV at the leg's strike: linear in strike between the listed neighbours with an IV, flat beyond them
+    ordered = missing.sort("strike")
+    below, above = (
+        ordered.join_asof(chain, left_on="strike", right_on="k_near", by=by, strategy=side,
+                          check_sortedness=False)  # both sides are sorted by strike
+        .select("candidate", "leg", "day", *(pl.col(c).alias(f"{c}_{side}") for c in ("k_near", "iv", "forward",
+                                                                                    "disc", "t")))
+        for side in ("backward", "forward")
+    )  # fmt: skip
+    lo, hi = pl.col("k_near_backward"), pl.col("k_near_forward")
+    weight = pl.when(hi > lo).then((pl.col("strike") - lo) / (hi - lo)).otherwise(0.0)
+    interp = pl.col("iv_backward") + weight * (pl.col("iv_forward") - pl.col("iv_backward"))
+    near = below.join(above, on=["candidate", "leg", "day"]).join(
+        ordered.select("candidate", "leg", "day", "strike"), on=["candidate", "leg", "day"]
+    ).select(
+        "candidate", "leg", "day",
+        pl.coalesce(interp, "iv_backward", "iv_forward").alias("iv_model"),
+        *(pl.coalesce(f"{c}_backward", f"{c}_forward").alias(f"{n}_model")
+          for c, n in (("forward", "f"), ("disc", "d"), ("t", "t"))),
     )  # fmt: skip
     r = (
         r.join(near, on=["candidate", "leg", "day"], how="left")
