@@ -187,33 +187,30 @@ def simulate(
         msg = f"params must have shape (n_sets, {kb.N_PARAMS}); got {prm.shape}"
         raise KernelInputError(msg)
     n_p = prm.shape[0]
-    eq = np.empty((n_p, n_days))
-    oml = np.empty((n_p, n_days))
-    nop = np.empty((n_p, n_days), dtype=np.int64)
-    blk = np.empty((n_p, n_days), dtype=np.int8)
-    k = np.empty((n_p, n_c), dtype=np.int64)
-    st = np.empty((n_p, n_c), dtype=np.int64)
-    ed = np.empty((n_p, n_c), dtype=np.int64)
-    xd = np.empty((n_p, n_c), dtype=np.int64)
-    ecf = np.empty((n_p, n_c))
-    xcf = np.empty((n_p, n_c))
-    pnl = np.empty((n_p, n_c))
+    cand_i = np.column_stack([_arr(c[name], np.int64, name, n_c)
+                              for name in ("signal_day", "entry_day", "legs", "is_credit", "regime")])  # fmt: skip
+    settle_legs = paths["settle_legs"] if "settle_legs" in paths else np.zeros(n_rows, np.int64)
+    path_i = np.column_stack([_arr(paths["day"], np.int64, "day", n_rows), _arr(paths["dte"], np.int64, "dte", n_rows),
+                              _arr(settle_legs, np.int64, "settle_legs", n_rows)])  # fmt: skip
+    f_cols = {"close_cf": paths["close_cf"], "exit_cf": paths["exit_cf"] if "exit_cf" in paths else paths["close_cf"],
+              "settle_cf": paths["settle_cf"], "entry_cf": paths["entry_cf"], "max_loss": paths["max_loss"],
+              "max_profit": paths["max_profit"]}  # fmt: skip
+    path_f = np.column_stack([_arr(v, np.float64, name, n_rows) for name, v in f_cols.items()])
+    day_f = np.empty((n_p, n_days, 2))
+    day_i = np.empty((n_p, n_days, 2), dtype=np.int64)
+    c_i = np.empty((n_p, n_c, 4), dtype=np.int64)
+    c_f = np.empty((n_p, n_c, 3))
     kb._simulate_nb(
         int(n_days), _arr(day_regime, np.int64, "day_regime", n_days), _arr(day_week, np.int64, "day_week", n_days),
-        sig, _arr(c["entry_day"], np.int64, "entry_day", n_c), _arr(c["ml_est"], np.float64, "ml_est", n_c),
-        _arr(c["legs"], np.int64, "legs", n_c), _arr(c["is_credit"], np.int64, "is_credit", n_c),
-        _arr(c["regime"], np.int64, "regime", n_c), off,
-        *[_arr(paths[name], dtype, name, n_rows) for name, dtype in (
-            ("day", np.int64), ("close_cf", np.float64))],
-        _arr(paths["exit_cf"] if "exit_cf" in paths else paths["close_cf"], np.float64, "exit_cf", n_rows),
-        _arr(paths["settle_cf"], np.float64, "settle_cf", n_rows),
-        _arr(paths["settle_legs"] if "settle_legs" in paths else np.zeros(n_rows, np.int64), np.int64,
-             "settle_legs", n_rows),
-        *[_arr(paths[name], dtype, name, n_rows) for name, dtype in (
-            ("dte", np.int64), ("entry_cf", np.float64), ("max_loss", np.float64), ("max_profit", np.float64))],
-        _matrix(paths.get("stress"), n_rows), _matrix(candidates.get("stress"), n_c),
-        prm, float(equity0), eq, oml, nop, blk, k, st, ed, xd, ecf, xcf, pnl,
+        readonly(cand_i), _arr(c["ml_est"], np.float64, "ml_est", n_c), _matrix(candidates.get("stress"), n_c), off,
+        readonly(path_i), readonly(path_f), _matrix(paths.get("stress"), n_rows),
+        prm, float(equity0), day_f, day_i, c_i, c_f,
     )  # fmt: skip
+    eq, oml = day_f[:, :, kb.D_EQUITY], day_f[:, :, kb.D_OPEN_ML]
+    nop, blk = day_i[:, :, kb.D_N_OPEN], day_i[:, :, kb.D_BLOCKED]
+    k, st = c_i[:, :, kb.O_CONTRACTS], c_i[:, :, kb.O_STATUS]
+    ed, xd = c_i[:, :, kb.O_ENTRY_DAY], c_i[:, :, kb.O_EXIT_DAY]
+    ecf, xcf, pnl = c_f[:, :, kb.O_ENTRY_CF], c_f[:, :, kb.O_EXIT_CF], c_f[:, :, kb.O_PNL]
     ps = np.repeat(np.arange(n_p), n_days)
     daily = pl.DataFrame({
         "param_set": ps, "day": np.tile(np.arange(n_days), n_p), "equity": eq.ravel(),

@@ -52,6 +52,18 @@ P_SL_MAX_LOSS_PCT = 18  # credit structures: also stop at a loss of this % of ma
 P_SIZE_MULT = 19  # 5 columns: size multiplier per regime code 0..4
 N_PARAMS = P_SIZE_MULT + 5
 
+# packed columns of the simulator's inputs and outputs (see _simulate_nb)
+C_SIGNAL, C_ENTRY, C_LEGS, C_CREDIT, C_REGIME = range(5)
+N_CAND = 5
+R_DAY, R_DTE, R_SETTLE_LEGS = range(3)
+N_PATH_I = 3
+R_CLOSE, R_EXIT, R_SETTLE, R_ENTRY, R_MAX_LOSS, R_MAX_PROFIT = range(6)
+N_PATH_F = 6
+D_EQUITY, D_OPEN_ML = 0, 1
+D_N_OPEN, D_BLOCKED = 0, 1
+O_CONTRACTS, O_STATUS, O_ENTRY_DAY, O_EXIT_DAY = range(4)
+O_ENTRY_CF, O_EXIT_CF, O_PNL = range(3)
+
 # exit / status codes of a candidate under one parameter set
 NOT_TAKEN = 0
 OPEN_AT_END = 1
@@ -72,29 +84,28 @@ REJ_STRESS = 17  # the stress grid's worst case of book + candidate breaches the
 
 
 @njit(**SERIAL)
-def _exit_reason_nb(pr: Any, c: int, row: int, first: int, t: int, day_regime: Any, cand_is_credit: Any,
-                    cand_regime: Any, path_close_cf: Any, path_dte: Any, path_entry_cf: Any,
-                    path_max_profit: Any, path_max_loss: Any, killed: int) -> int:  # fmt: skip
+def _exit_reason_nb(pr: Any, c: int, row: int, first: int, t: int, day_regime: Any, cand_i: Any, path_i: Any,
+                    path_f: Any, killed: int) -> int:  # fmt: skip
     """Exit decided at day ``t``'s close for open candidate ``c`` (-1: hold). Order: TP, SL, regime, time.
 
     Credit and debit structures have their own take-profit and time-stop columns; a rule that is off holds
     +inf (TP, SL) or -1 (time stop).
     """
-    entry = path_entry_cf[first]
-    pnl_pts = entry + path_close_cf[row]
-    mp = path_max_profit[first]
-    credit = cand_is_credit[c] == 1
+    entry = path_f[first, R_ENTRY]
+    pnl_pts = entry + path_f[row, R_CLOSE]
+    mp = path_f[first, R_MAX_PROFIT]
+    credit = cand_i[c, C_CREDIT] == 1
     tp = pr[P_TP_PCT] if credit else pr[P_TP_DEBIT_PCT]
     if math.isfinite(mp) and mp > 0.0 and pnl_pts >= tp / 100.0 * mp:
         return EXIT_TP
     if credit and (pnl_pts <= -pr[P_SL_CREDIT_MULT] * entry
-                   or pnl_pts <= -pr[P_SL_MAX_LOSS_PCT] / 100.0 * path_max_loss[first]):  # fmt: skip
+                   or pnl_pts <= -pr[P_SL_MAX_LOSS_PCT] / 100.0 * path_f[first, R_MAX_LOSS]):  # fmt: skip
         return EXIT_SL
     if not credit and pnl_pts <= pr[P_SL_DEBIT_PCT] / 100.0 * entry:
         return EXIT_SL  # entry < 0 for a debit: a loss of pct x the debit
-    if pr[P_EXIT_ON_REGIME] > 0 and day_regime[t] != cand_regime[c]:
+    if pr[P_EXIT_ON_REGIME] > 0 and day_regime[t] != cand_i[c, C_REGIME]:
         return EXIT_REGIME
-    if path_dte[row] <= (pr[P_TIME_STOP_DTE] if credit else pr[P_TIME_STOP_DEBIT_DTE]):
+    if path_i[row, R_DTE] <= (pr[P_TIME_STOP_DTE] if credit else pr[P_TIME_STOP_DEBIT_DTE]):
         return EXIT_TIME
     if killed != 0 and pr[P_KILL_CLOSE_ALL] > 0:
         return EXIT_KILL
@@ -143,49 +154,31 @@ def _simulate_one_nb(
     n_days: int,
     day_regime: Any,
     day_week: Any,
-    cand_signal_day: Any,
-    cand_entry_day: Any,
+    cand_i: Any,
     cand_ml_est: Any,
-    cand_legs: Any,
-    cand_is_credit: Any,
-    cand_regime: Any,
-    path_off: Any,
-    path_day: Any,
-    path_close_cf: Any,
-    path_exit_cf: Any,
-    path_settle_cf: Any,
-    path_settle_legs: Any,
-    path_dte: Any,
-    path_entry_cf: Any,
-    path_max_loss: Any,
-    path_max_profit: Any,
-    path_stress: Any,
     cand_stress: Any,
+    path_off: Any,
+    path_i: Any,
+    path_f: Any,
+    path_stress: Any,
     params: Any,
     equity0: float,
-    out_equity: Any,
-    out_open_ml: Any,
-    out_n_open: Any,
-    out_blocked: Any,
-    out_contracts: Any,
-    out_status: Any,
-    out_entry_day: Any,
-    out_exit_day: Any,
-    out_entry_cf: Any,
-    out_exit_cf: Any,
-    out_pnl: Any,
+    out_day_f: Any,
+    out_day_i: Any,
+    out_c_i: Any,
+    out_c_f: Any,
 ) -> None:
     """One parameter set (row ``p`` of ``params``) of :func:`_simulate_nb`."""
     pr = params[p]
-    n_c = cand_signal_day.size
+    n_c = cand_i.shape[0]
     for c in range(n_c):
-        out_contracts[p, c] = 0
-        out_status[p, c] = NOT_TAKEN
-        out_entry_day[p, c] = -1
-        out_exit_day[p, c] = -1
-        out_entry_cf[p, c] = np.nan
-        out_exit_cf[p, c] = np.nan
-        out_pnl[p, c] = 0.0
+        out_c_i[p, c, O_CONTRACTS] = 0
+        out_c_i[p, c, O_STATUS] = NOT_TAKEN
+        out_c_i[p, c, O_ENTRY_DAY] = -1
+        out_c_i[p, c, O_EXIT_DAY] = -1
+        out_c_f[p, c, O_ENTRY_CF] = np.nan
+        out_c_f[p, c, O_EXIT_CF] = np.nan
+        out_c_f[p, c, O_PNL] = 0.0
     cash = equity0
     hwm = equity0
     prev_eq = equity0
@@ -208,16 +201,16 @@ def _simulate_one_nb(
         for j in range(n_entries):
             c = entries[j]
             row = path_off[c]
-            if not math.isfinite(path_entry_cf[row]):
-                out_status[p, c] = REJ_UNEXECUTABLE  # the order found no valid quote today: unfilled
-                out_contracts[p, c] = 0
+            if not math.isfinite(path_f[row, R_ENTRY]):
+                out_c_i[p, c, O_STATUS] = REJ_UNEXECUTABLE  # the order found no valid quote today: unfilled
+                out_c_i[p, c, O_CONTRACTS] = 0
                 continue
-            k = out_contracts[p, c]
-            cf = path_entry_cf[row] * k * 100.0 - pr[P_COST_PER_CONTRACT_LEG] * cand_legs[c] * k
+            k = out_c_i[p, c, O_CONTRACTS]
+            cf = path_f[row, R_ENTRY] * k * 100.0 - pr[P_COST_PER_CONTRACT_LEG] * cand_i[c, C_LEGS] * k
             cash += cf
-            out_entry_cf[p, c] = path_entry_cf[row]
-            out_entry_day[p, c] = t
-            out_pnl[p, c] = cf
+            out_c_f[p, c, O_ENTRY_CF] = path_f[row, R_ENTRY]
+            out_c_i[p, c, O_ENTRY_DAY] = t
+            out_c_f[p, c, O_PNL] = cf
             ptr[c] = row
             open_ids[n_open] = c
             n_open += 1
@@ -226,25 +219,25 @@ def _simulate_one_nb(
         j = 0
         while j < n_open:
             c = open_ids[j]
-            while ptr[c] + 1 < path_off[c + 1] and path_day[ptr[c] + 1] <= t:
+            while ptr[c] + 1 < path_off[c + 1] and path_i[ptr[c] + 1, R_DAY] <= t:
                 ptr[c] += 1
             row = ptr[c]
-            k = out_contracts[p, c]
+            k = out_c_i[p, c, O_CONTRACTS]
             done = False
-            if path_day[row] == t and math.isfinite(path_settle_cf[row]):
+            if path_i[row, R_DAY] == t and math.isfinite(path_f[row, R_SETTLE]):
                 # expiring legs settle at intrinsic for free; legs of later expiries (calendars, diagonals) are
                 # traded out at their closing fills and pay the per-leg cost
-                cf, reason, done = path_settle_cf[row], EXIT_EXPIRY, True
-                cost = pr[P_COST_PER_CONTRACT_LEG] * path_settle_legs[row] * k
-            elif pending_exit[c] >= 0 and path_day[row] == t:
-                cf, reason = path_exit_cf[row], pending_exit[c]
-                cost, done = pr[P_COST_PER_CONTRACT_LEG] * cand_legs[c] * k, True
+                cf, reason, done = path_f[row, R_SETTLE], EXIT_EXPIRY, True
+                cost = pr[P_COST_PER_CONTRACT_LEG] * path_i[row, R_SETTLE_LEGS] * k
+            elif pending_exit[c] >= 0 and path_i[row, R_DAY] == t:
+                cf, reason = path_f[row, R_EXIT], pending_exit[c]
+                cost, done = pr[P_COST_PER_CONTRACT_LEG] * cand_i[c, C_LEGS] * k, True
             if done:
                 cash += cf * k * 100.0 - cost
-                out_exit_cf[p, c] = cf
-                out_exit_day[p, c] = t
-                out_status[p, c] = reason
-                out_pnl[p, c] += cf * k * 100.0 - cost
+                out_c_f[p, c, O_EXIT_CF] = cf
+                out_c_i[p, c, O_EXIT_DAY] = t
+                out_c_i[p, c, O_STATUS] = reason
+                out_c_f[p, c, O_PNL] += cf * k * 100.0 - cost
                 pending_exit[c] = -1
                 n_open -= 1
                 open_ids[j] = open_ids[n_open]  # order of the open list does not matter
@@ -256,15 +249,15 @@ def _simulate_one_nb(
         book[:] = 0.0
         for j in range(n_open):
             c = open_ids[j]
-            k = out_contracts[p, c]
-            liq += path_close_cf[ptr[c]] * k * 100.0
-            open_ml += path_max_loss[path_off[c]] * k * 100.0
+            k = out_c_i[p, c, O_CONTRACTS]
+            liq += path_f[ptr[c], R_CLOSE] * k * 100.0
+            open_ml += path_f[path_off[c], R_MAX_LOSS] * k * 100.0
             for q in range(n_s):
                 book[q] += path_stress[ptr[c], q] * k * 100.0
         eq = cash + liq
-        out_equity[p, t] = eq
-        out_open_ml[p, t] = open_ml
-        out_n_open[p, t] = n_open
+        out_day_f[p, t, D_EQUITY] = eq
+        out_day_f[p, t, D_OPEN_ML] = open_ml
+        out_day_i[p, t, D_N_OPEN] = n_open
         # 4. limits on that equity; the kill switch holds until reset
         hwm = max(hwm, eq)
         if not killed and hwm > 0.0 and (hwm - eq) / hwm * 100.0 >= pr[P_DD_LIMIT_PCT]:
@@ -276,9 +269,9 @@ def _simulate_one_nb(
         daily = (prev_eq - eq) / prev_eq * 100.0 if prev_eq > 0.0 else 0.0
         weekly = (week_start_eq - eq) / week_start_eq * 100.0 if week_start_eq > 0.0 else 0.0
         blocked = killed or daily >= pr[P_DAILY_LIMIT_PCT] or weekly >= pr[P_WEEKLY_LIMIT_PCT]
-        out_blocked[p, t] = 1 if blocked else 0
+        out_day_i[p, t, D_BLOCKED] = 1 if blocked else 0
         prev_eq = eq
-        while next_c < n_c and cand_signal_day[next_c] < t:
+        while next_c < n_c and cand_i[next_c, C_SIGNAL] < t:
             next_c += 1
         if t + 1 >= n_days:
             continue
@@ -288,30 +281,29 @@ def _simulate_one_nb(
             row = ptr[c]
             if pending_exit[c] >= 0 or row + 1 >= path_off[c + 1]:
                 continue
-            pending_exit[c] = _exit_reason_nb(pr, c, row, path_off[c], t, day_regime, cand_is_credit,
-                                              cand_regime, path_close_cf, path_dte, path_entry_cf,
-                                              path_max_profit, path_max_loss, 1 if killed else 0)  # fmt: skip
+            pending_exit[c] = _exit_reason_nb(pr, c, row, path_off[c], t, day_regime, cand_i, path_i, path_f,
+                                              1 if killed else 0)  # fmt: skip
         # 6. entry decisions at today's close, sized on today's equity, filled tomorrow
         pending_ml = 0.0
-        while next_c < n_c and cand_signal_day[next_c] == t:
+        while next_c < n_c and cand_i[next_c, C_SIGNAL] == t:
             c = next_c
             next_c += 1
-            if path_off[c + 1] == path_off[c] or cand_entry_day[c] != t + 1:
-                out_status[p, c] = REJ_NO_PATH
+            if path_off[c + 1] == path_off[c] or cand_i[c, C_ENTRY] != t + 1:
+                out_c_i[p, c, O_STATUS] = REJ_NO_PATH
             elif blocked:
-                out_status[p, c] = REJ_BLOCKED
+                out_c_i[p, c, O_STATUS] = REJ_BLOCKED
             else:
                 k, status = _size_nb(pr, cand_ml_est[c] * 100.0, eq, open_ml + pending_ml, n_open + n_entries,
-                                     cand_regime[c])  # fmt: skip
+                                     cand_i[c, C_REGIME])  # fmt: skip
                 if k > 0:
                     cap = _stress_cap_nb(book, cand_stress, c, pr[P_STRESS_LIMIT_PCT] / 100.0 * eq)
                     if 0 <= cap < k:
                         k = cap
                         if k < 1:
                             status = REJ_STRESS
-                out_status[p, c] = status
+                out_c_i[p, c, O_STATUS] = status
                 if k > 0:
-                    out_contracts[p, c] = k
+                    out_c_i[p, c, O_CONTRACTS] = k
                     entries[n_entries] = c
                     n_entries += 1
                     pending_ml += cand_ml_est[c] * k * 100.0  # today's estimate: tomorrow's fill is unknown
@@ -320,10 +312,10 @@ def _simulate_one_nb(
     # still open at the end: marked at the last day's closing fills
     for j in range(n_open):
         c = open_ids[j]
-        cf = path_close_cf[ptr[c]]
-        out_exit_cf[p, c] = cf
-        out_pnl[p, c] += cf * out_contracts[p, c] * 100.0
-        out_status[p, c] = OPEN_AT_END
+        cf = path_f[ptr[c], R_CLOSE]
+        out_c_f[p, c, O_EXIT_CF] = cf
+        out_c_f[p, c, O_PNL] += cf * out_c_i[p, c, O_CONTRACTS] * 100.0
+        out_c_i[p, c, O_STATUS] = OPEN_AT_END
 
 
 @njit(**PARALLEL)
@@ -331,49 +323,40 @@ def _simulate_nb(
     n_days: int,
     day_regime: Any,
     day_week: Any,
-    cand_signal_day: Any,
-    cand_entry_day: Any,
+    cand_i: Any,
     cand_ml_est: Any,
-    cand_legs: Any,
-    cand_is_credit: Any,
-    cand_regime: Any,
-    path_off: Any,
-    path_day: Any,
-    path_close_cf: Any,
-    path_exit_cf: Any,
-    path_settle_cf: Any,
-    path_settle_legs: Any,
-    path_dte: Any,
-    path_entry_cf: Any,
-    path_max_loss: Any,
-    path_max_profit: Any,
-    path_stress: Any,
     cand_stress: Any,
+    path_off: Any,
+    path_i: Any,
+    path_f: Any,
+    path_stress: Any,
     params: Any,
     equity0: float,
-    out_equity: Any,
-    out_open_ml: Any,
-    out_n_open: Any,
-    out_blocked: Any,
-    out_contracts: Any,
-    out_status: Any,
-    out_entry_day: Any,
-    out_exit_day: Any,
-    out_entry_cf: Any,
-    out_exit_cf: Any,
-    out_pnl: Any,
+    out_day_f: Any,
+    out_day_i: Any,
+    out_c_i: Any,
+    out_c_f: Any,
 ) -> None:
     """Simulate every parameter set (rows of ``params``) over ``n_days``; see the module docstring.
 
-    Candidates are sorted by ``cand_signal_day`` (then priority: earlier rows are sized first). Path arrays
-    hold one row per candidate per session from its entry day to its last day (dense, ascending);
-    ``path_entry_cf``, ``path_max_loss`` and ``path_max_profit`` are read on a candidate's first row (a NaN
-    entry cashflow is unexecutable). ``path_exit_cf`` is what an exit decided the session before
-    fills at (the close, or the open). ``path_settle_cf`` is finite only on an expiry day's row, where
-    ``path_settle_legs`` counts the legs traded out (not expiring) that day.
-    ``path_stress`` (n_rows, n_scenarios) is each row's stress-scenario P&L per share and ``cand_stress``
-    (n_c, n_scenarios) a candidate's at its signal day (0 where unknown). Per-share values; money in dollars
-    (x 100 per contract). Every output cell is written.
+    Inputs, packed by column (the ``C_*``, ``R_*`` constants):
+
+    * ``cand_i`` (n_c, N_CAND) int64: signal day, entry day, legs, credit flag (1/0), regime code; candidates
+      sorted by signal day (then priority: earlier rows are sized first); ``cand_ml_est`` (n_c,) the sizing
+      estimate of max loss per share; ``cand_stress`` (n_c, n_scenarios) the per-share stress P&L at the
+      signal day (0 where unknown);
+    * ``path_off`` (n_c + 1,): candidate ``c`` owns path rows ``path_off[c]:path_off[c + 1]``, one per session
+      from its entry day to its last day (dense, ascending); ``path_i`` (n_rows, N_PATH_I) int64: day, DTE,
+      legs traded out on an expiry row; ``path_f`` (n_rows, N_PATH_F): close (the mark), exit (what an exit
+      decided the session before fills at: the close, or the open), settle (finite only on an expiry day's
+      row), entry, max loss and max profit cashflows; entry, max loss and max profit are read on a candidate's
+      first row (a NaN entry cashflow is unexecutable); ``path_stress`` (n_rows, n_scenarios) each row's
+      stress-scenario P&L.
+
+    Outputs (every cell written): ``out_day_f`` (n_p, n_days, 2) equity and open max loss, ``out_day_i``
+    (n_p, n_days, 2) open positions and the blocked flag, ``out_c_i`` (n_p, n_c, 4) contracts, status, entry
+    and exit day, ``out_c_f`` (n_p, n_c, 3) entry and exit cashflow per share and P&L. Per-share values;
+    money in dollars (x 100 per contract).
     """
     for p in prange(params.shape[0]):
         _simulate_one_nb(
@@ -381,37 +364,19 @@ def _simulate_nb(
             n_days,
             day_regime,
             day_week,
-            cand_signal_day,
-            cand_entry_day,
+            cand_i,
             cand_ml_est,
-            cand_legs,
-            cand_is_credit,
-            cand_regime,
-            path_off,
-            path_day,
-            path_close_cf,
-            path_exit_cf,
-            path_settle_cf,
-            path_settle_legs,
-            path_dte,
-            path_entry_cf,
-            path_max_loss,
-            path_max_profit,
-            path_stress,
             cand_stress,
+            path_off,
+            path_i,
+            path_f,
+            path_stress,
             params,
             equity0,
-            out_equity,
-            out_open_ml,
-            out_n_open,
-            out_blocked,
-            out_contracts,
-            out_status,
-            out_entry_day,
-            out_exit_day,
-            out_entry_cf,
-            out_exit_cf,
-            out_pnl,
+            out_day_f,
+            out_day_i,
+            out_c_i,
+            out_c_f,
         )
 
 

@@ -71,16 +71,31 @@ def warmup() -> float:
 
     garch_forecast(bars - 100.5, [3], [0.1], [0.05], [0.9], 5)
     from volengine.kernels._wrap import readonly
-    from volengine.kernels.backtest import N_PARAMS, _simulate_nb
+    from volengine.kernels.backtest import N_CAND, N_PARAMS, N_PATH_F, N_PATH_I, _simulate_nb
 
     # inputs read-only, outputs writable: the one signature volengine.backtest.simulate compiles
     i1, f1 = readonly(np.zeros(1, dtype=np.int64)), readonly(np.ones(1))
-    f2in, off = readonly(np.zeros((1, 1))), readonly(np.array([0, 1], dtype=np.int64))
-    prm = readonly(np.ones((1, N_PARAMS)))
-    f2, i2, b1 = np.ones((1, 1)), np.zeros((1, 1), dtype=np.int64), np.zeros((1, 1), dtype=np.int8)
-    _simulate_nb(1, i1, i1, i1, i1, f1, i1, i1, i1, off, i1, f1, f1, f1, i1, i1, f1, f1, f1, f2in, f2in, prm, 1.0,
-                 f2, f2.copy(), i2, b1, i2.copy(), i2.copy(), i2.copy(), i2.copy(), f2.copy(), f2.copy(),
-                 f2.copy())  # fmt: skip
+    off, f2in = readonly(np.array([0, 1], dtype=np.int64)), readonly(np.zeros((1, 1)))
+    cand_i, path_i = readonly(np.zeros((1, N_CAND), dtype=np.int64)), readonly(np.zeros((1, N_PATH_I), dtype=np.int64))
+    path_f, prm = readonly(np.ones((1, N_PATH_F))), readonly(np.ones((1, N_PARAMS)))
+    _simulate_nb(
+        1,
+        i1,
+        i1,
+        cand_i,
+        f1,
+        f2in,
+        off,
+        path_i,
+        path_f,
+        f2in,
+        prm,
+        1.0,
+        np.ones((1, 1, 2)),
+        np.zeros((1, 1, 2), dtype=np.int64),
+        np.zeros((1, 1, 4), dtype=np.int64),
+        np.ones((1, 1, 3)),
+    )
     from volengine.kernels import payoff, structures
 
     payoff.warm()
