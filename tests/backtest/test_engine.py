@@ -121,6 +121,8 @@ def test_next_open_fills_differ_only_in_their_fill_prices_and_never_look_ahead(m
     t_open = at_open.trades.filter(pl.col("param_set") == 0)
     t_close = run.trades.filter(pl.col("param_set") == 0)
     # the same decisions (signals, structures) on the same days; fills at the modelled open instead
+    assert set(t_open["fills"]) == {"next_open"}
+    assert set(t_close["fills"]) == {"next_close"}
     first = min(t_open.height, t_close.height, 5)
     assert first == 5
     assert t_open["entry_date"][:first].to_list() == t_close["entry_date"][:first].to_list()

@@ -116,7 +116,10 @@ def _allowed_family(universe: Universe | None) -> pl.Expr:
     return allowed.list.contains(family)
 
 
-def _trades_frame(run: SimResult, structures: pl.DataFrame, days: pl.Series, legs_model: pl.DataFrame) -> pl.DataFrame:
+def _trades_frame(run: SimResult, structures: pl.DataFrame, days: pl.Series, legs_model: pl.DataFrame,
+                  execution: str) -> pl.DataFrame:  # fmt: skip
+    """One row per trade taken; ``fills`` says how entries and non-expiry exits filled (``next_close`` at the
+    quotes, ``next_open`` at the modelled open)."""
     day_dates = pl.DataFrame({"day": np.arange(days.len()), "date": days})
     t = run.trades.filter(pl.col("contracts") > 0).join(
         structures.select("candidate", "underlying", "choice", "edge", "signal", "regime", "max_loss_points"),
@@ -134,7 +137,7 @@ def _trades_frame(run: SimResult, structures: pl.DataFrame, days: pl.Series, leg
             "entry_date", "exit_date", pl.col("contracts").cast(pl.Int32),
             pl.col("entry_cf").alias("entry_cashflow_points"), pl.col("exit_cf").alias("exit_cashflow_points"),
             "pnl_usd", (pl.col("max_loss_points") * 100 * pl.col("contracts")).alias("max_loss_usd"),
-            pl.col("status").alias("exit_reason"), "model_marked", "assignment_risk",
+            pl.col("status").alias("exit_reason"), pl.lit(execution).alias("fills"), "model_marked", "assignment_risk",
         )
         .sort("param_set", "entry_date", "trade_id")
     )  # fmt: skip
@@ -318,7 +321,7 @@ def run_backtest(
         equity=_equity_frame(sim, days, features, eq0)
         .join(portfolio_greeks(sim, vlegs, contracts, days), on=["param_set", "date"], how="left")
         .with_columns(pl.col(c).fill_null(0.0) for c in GREEK_COLS),
-        trades=_trades_frame(sim, valid, days, model),
+        trades=_trades_frame(sim, valid, days, model, str(s.backtest.execution)),
         features=pipe.features,
         legs=vlegs,
         requests=requests,
