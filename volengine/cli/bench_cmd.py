@@ -195,20 +195,33 @@ def backtest_bench(
     seed: Annotated[int, typer.Option("--seed", help="Seed of the embedded market.")] = 0,
     repeat: Annotated[int, typer.Option("--repeat", "-r", min=1, help="Single runs timed; the best counts.")] = 2,
     n_sets: Annotated[int, typer.Option("--sets", min=1, max=200, help="Parameter sets in the batch.")] = 100,
+    peer_python: Annotated[
+        str | None,
+        typer.Option(
+            "--peer-python",
+            envvar="VOLENGINE_OPTOPSY_PYTHON",
+            help="Python interpreter with optopsy 2.3 installed (make peer-env: .venv-optopsy/bin/python).",
+        ),
+    ] = None,
+    peer_years: Annotated[
+        int, typer.Option("--peer-years", min=1, max=10, help="Years of the peer grid, from the first traded day.")
+    ] = 3,
     json_path: Annotated[
         Path | None, typer.Option("--json", dir_okay=False, help="Also write every number here.")
     ] = None,
 ) -> None:
     """Time daily iron condors over the embedded market: one backtest and a batch of parameter sets.
 
-    Targets: one 10-year backtest in <= 5 s after data is loaded, 100 parameter sets in <= 30 s. Peer: optopsy's
-    recorded iron-condor grid point (it cannot be installed on Python 3.11). Always exits 0.
+    Targets: one 10-year backtest in <= 5 s after data is loaded, 100 parameter sets in <= 30 s. Peer: with
+    --peer-python, optopsy's iron condor and VolEngine on a matched 24-point grid over --peer-years years from
+    the first traded day, measured in the same run; otherwise (or if the peer fails) optopsy's recorded figure, labelled
+    "recorded". Always exits 0.
 
-    Example: volengine bench backtest --years 10 --sets 100
+    Example: volengine bench backtest --years 10 --sets 100 --peer-python .venv-optopsy/bin/python
     """
     from volengine.bench.backtest import render, run_backtest_bench
 
     console, progress = _consoles(160)
-    result = run_backtest_bench(years, seed=seed, repeat=repeat, n_sets=n_sets,
-                                log=lambda msg: progress.print(f"[dim]{msg}[/dim]"))  # fmt: skip
+    result = run_backtest_bench(years, seed=seed, repeat=repeat, n_sets=n_sets, peer_python=peer_python,
+                                peer_years=peer_years, log=lambda msg: progress.print(f"[dim]{msg}[/dim]"))  # fmt: skip
     _finish(result, render, console, json_path)
