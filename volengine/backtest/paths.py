@@ -4,7 +4,9 @@ For each candidate (a structure chosen at the close of its signal day) :func:`bu
 session from its entry day (the next session) to its front expiry (or the end of data) and computes, per share:
 
 * ``entry_cf`` (entry day only): the opening fills of all legs, NaN when a leg has no valid quote that day
-  (the order is unexecutable; entries never fill on model prices);
+  (the order is unexecutable; entries never fill on model marks of missing quotes). With
+  ``backtest.execution: next_open`` entries and exits fill at the next session's modelled open instead
+  (:func:`_open_fills`: end-of-day chains have no opening quotes);
 * ``close_cf``: what closing every leg at that day's quotes would bring in under the fill model (sell at
   ``ask − f·w``, buy at ``bid + f·w``, ``w = ask − bid``, ``f`` by leg count; ``f = 1`` is bid/ask);
 * ``settle_cf`` (front-expiry day only): expiring legs at intrinsic on the settlement price (AM-settled series
@@ -256,10 +258,12 @@ def build_paths(
     Returns
     -------
     (polars.DataFrame, dict)
-        The per-(candidate, day) path frame and the arrays ``off, day, close_cf, settle_cf, settle_legs, dte,
-        entry_cf, max_loss, max_profit, stress`` of :func:`volengine.backtest.simulate.simulate` (``off`` over all
-        candidates, empty runs for candidates without a path; ``stress`` the per-share P&L of each row's
-        structure in each scenario of :func:`volengine.risk.scenario_grid`).
+        The per-(candidate, day) path frame and the arrays ``off, day, close_cf, exit_cf, settle_cf,
+        settle_legs, dte, entry_cf, max_loss, max_profit, stress`` of :func:`volengine.backtest.simulate.simulate`
+        (``off`` over all candidates, empty runs for candidates without a path; ``exit_cf`` what an exit decided
+        the session before fills at: ``close_cf`` under ``next_close``, the modelled open under ``next_open``;
+        ``stress`` the per-share P&L of each row's structure in each scenario of
+        :func:`volengine.risk.scenario_grid`).
     """
     s = settings or Settings()
     at_open = s.backtest.execution is ExecutionTiming.NEXT_OPEN
