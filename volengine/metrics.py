@@ -33,7 +33,7 @@ import numpy as np
 import polars as pl
 
 from volengine.data.atomic import write_bytes_atomic
-from volengine.errors import ConfigError, DataError, SchemaError
+from volengine.errors import DataError, SchemaError
 
 if TYPE_CHECKING:
     from volengine.config import MetricsSettings, Settings
@@ -69,16 +69,9 @@ Metrics = dict[str, Any]
 
 def _metrics_settings(settings: Settings | MetricsSettings | None) -> MetricsSettings:
     from volengine.config import MetricsSettings
+    from volengine.config.settings import settings_section
 
-    if settings is None:
-        return MetricsSettings()
-    if isinstance(settings, MetricsSettings):
-        return settings
-    nested = getattr(settings, "metrics", None)
-    if isinstance(nested, MetricsSettings):
-        return nested
-    msg = f"settings must be a Settings, a MetricsSettings or None; got {type(settings).__name__}"
-    raise ConfigError(msg)
+    return settings_section(settings, MetricsSettings, "metrics")
 
 
 def _require(frame: pl.DataFrame, name: str, columns: tuple[str, ...]) -> None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import TypeVar
+
 from pydantic import Field
 
 from volengine.config._base import ConfigModel
@@ -14,6 +16,7 @@ from volengine.config.regime import RegimeSettings
 from volengine.config.risk import RiskSettings, StressSettings
 from volengine.config.structures import StructuresSettings
 from volengine.config.validation import MetricsSettings, ValidationSettings
+from volengine.errors import ConfigError
 
 
 class Settings(ConfigModel):
@@ -49,3 +52,20 @@ class Settings(ConfigModel):
     )
     metrics: MetricsSettings = Field(default_factory=MetricsSettings, description="Performance metrics.")
     report: ReportSettings = Field(default_factory=ReportSettings, description="Report and logs.")
+
+
+_S = TypeVar("_S", bound=ConfigModel)
+
+
+def settings_section(settings: object, section: type[_S], name: str, error: type[Exception] = ConfigError) -> _S:
+    """The ``name`` section of ``settings``: a :class:`Settings` (or anything holding the section as ``name``),
+    the section itself, or None (its defaults); anything else raises ``error`` naming what it got."""
+    if settings is None:
+        return section()
+    if isinstance(settings, section):
+        return settings
+    nested = getattr(settings, name, None)
+    if isinstance(nested, section):
+        return nested
+    msg = f"settings must be Settings, {section.__name__} or None; got {type(settings).__name__}"
+    raise error(msg)

@@ -18,7 +18,8 @@ import polars as pl
 
 from volengine.config.edges import EdgesSettings
 from volengine.config.enums import EdgeType, Regime, SignalKind
-from volengine.errors import ConfigError, DataError, SchemaError
+from volengine.config.settings import settings_section
+from volengine.errors import DataError, SchemaError
 from volengine.kernels import trailing_percentile
 
 #: the key of the feature frame and of every detector output
@@ -182,15 +183,7 @@ def prepare(features: pl.DataFrame, required: Sequence[str], *, source: str = "f
 
 def edges_settings(settings: Any) -> EdgesSettings:
     """The :class:`EdgesSettings` of ``settings`` (a ``Settings``, an ``EdgesSettings`` or None: defaults)."""
-    if settings is None:
-        return EdgesSettings()
-    if isinstance(settings, EdgesSettings):
-        return settings
-    edges = getattr(settings, "edges", None)
-    if isinstance(edges, EdgesSettings):
-        return edges
-    msg = f"settings must be Settings, EdgesSettings or None; got {type(settings).__name__}"
-    raise ConfigError(msg)
+    return settings_section(settings, EdgesSettings, "edges")
 
 
 # ------------------------------------------------------------------------------------- trailing history

@@ -29,7 +29,7 @@ import polars as pl
 
 from volengine.config.enums import VolIndexProxyMode
 from volengine.config.regime import RegimeSettings
-from volengine.config.settings import Settings
+from volengine.config.settings import Settings, settings_section
 from volengine.errors import DataError, SchemaError
 from volengine.kernels.regime import trailing_high, trailing_log_vol
 from volengine.kernels.rolling import trailing_percentile
@@ -81,14 +81,7 @@ class FeatureNames:
 
 def regime_settings(settings: RegimeSettings | Settings | None) -> RegimeSettings:
     """The regime section of ``settings`` (defaults when ``None``)."""
-    if settings is None:
-        return RegimeSettings()
-    if isinstance(settings, Settings):
-        return settings.regime
-    if isinstance(settings, RegimeSettings):
-        return settings
-    msg = f"argument 'settings' must be a Settings, a RegimeSettings or None; got {type(settings).__name__}"
-    raise TypeError(msg)
+    return settings_section(settings, RegimeSettings, "regime", TypeError)
 
 
 def feature_names(settings: RegimeSettings | Settings | None = None) -> FeatureNames:
