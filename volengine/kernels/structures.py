@@ -342,6 +342,22 @@ def _wing_nb(side_rows: Any, lo: int, hi: int, strike: Any, bound: float, direct
 
 
 @njit(**SCALAR)
+def _iron_wings_nb(side_rows: Any, plo: int, phi: int, clo: int, chi: int, strike: Any, sp: int, sc: int,
+                   kp: float, kc: float, w: float, p: Any, fail: Any, state: Any, legs: Any,
+                   qty: Any) -> tuple[int, int]:  # fmt: skip
+    """Wings of an iron condor or butterfly around its short put (``kp``) and call (``kc``); the four legs."""
+    lp = _wing_nb(side_rows, plo, phi, strike, kp, -1, w, _PUT, p, fail, state)
+    if lp < 0:
+        return _LONG_NF, 0
+    lc = _wing_nb(side_rows, clo, chi, strike, kc, 1, w, _CALL, p, fail, state)
+    if lc < 0:
+        return _LONG_NF, 0
+    legs[0], legs[1], legs[2], legs[3] = side_rows[lp], side_rows[sp], side_rows[sc], side_rows[lc]
+    qty[0], qty[1], qty[2], qty[3] = 1.0, -1.0, -1.0, 1.0
+    return _OK, 4
+
+
+@njit(**SCALAR)
 def _calendar_strike_nb(side_rows: Any, side_off: Any, strike: Any, cf: int, cb: int, side: int, target: float,
                         p: Any, fail: Any, state: Any) -> tuple[int, int]:  # fmt: skip
     """Front and back positions of the strike nearest ``target`` listed in both chains (ties: the lower)."""
@@ -405,15 +421,7 @@ def _place_nb(kd: int, c: int, cb: int, w: float, atm: float, p: Any, side_rows:
         if kp > kc + p[P_STRIKE_TOL]:
             _fail_nb(fail, _D_CROSSED, kp, kc, -1)
             return _SHORT_NF, 0
-        lp = _wing_nb(side_rows, plo, phi, strike, kp, -1, w, _PUT, p, fail, state)
-        if lp < 0:
-            return _LONG_NF, 0
-        lc = _wing_nb(side_rows, clo, chi, strike, kc, 1, w, _CALL, p, fail, state)
-        if lc < 0:
-            return _LONG_NF, 0
-        legs[0], legs[1], legs[2], legs[3] = side_rows[lp], side_rows[sp], side_rows[sc], side_rows[lc]
-        qty[0], qty[1], qty[2], qty[3] = 1.0, -1.0, -1.0, 1.0
-        return _OK, 4
+        return _iron_wings_nb(side_rows, plo, phi, clo, chi, strike, sp, sc, kp, kc, w, p, fail, state, legs, qty)
     if kd == _IRON_FLY:
         plo, phi = side_off[_PUT, c], side_off[_PUT, c + 1]
         clo, chi = side_off[_CALL, c], side_off[_CALL, c + 1]
@@ -426,15 +434,7 @@ def _place_nb(kd: int, c: int, cb: int, w: float, atm: float, p: Any, side_rows:
         if sp < 0 or abs(strike[side_rows[sp]] - k) > p[P_STRIKE_TOL]:
             _fail_nb(fail, _D_NO_STRIKE, k, np.nan, _PUT)
             return _SHORT_NF, 0
-        lp = _wing_nb(side_rows, plo, phi, strike, k, -1, w, _PUT, p, fail, state)
-        if lp < 0:
-            return _LONG_NF, 0
-        lc = _wing_nb(side_rows, clo, chi, strike, k, 1, w, _CALL, p, fail, state)
-        if lc < 0:
-            return _LONG_NF, 0
-        legs[0], legs[1], legs[2], legs[3] = side_rows[lp], side_rows[sp], side_rows[sc], side_rows[lc]
-        qty[0], qty[1], qty[2], qty[3] = 1.0, -1.0, -1.0, 1.0
-        return _OK, 4
+        return _iron_wings_nb(side_rows, plo, phi, clo, chi, strike, sp, sc, k, k, w, p, fail, state, legs, qty)
     if kd == _CALL_FLY or kd == _PUT_FLY:
         side = _CALL if kd == _CALL_FLY else _PUT
         lo, hi = side_off[side, c], side_off[side, c + 1]
