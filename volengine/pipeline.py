@@ -63,7 +63,7 @@ class PipelineResult:
         Quote rows, chains and days processed (quote rows only where they were computed, not cached).
     detail : dict of str to float
         Seconds inside the chain stage: ``read`` (quotes from the store), ``iv`` and ``greeks`` (kernels).
-    tables : Tables or None
+    tables : Tables
         The input tables the run read (cut at its end date), for later stages (bars, dividends).
     """
 
@@ -71,10 +71,10 @@ class PipelineResult:
     expiries: pl.DataFrame
     contracts: pl.DataFrame | None
     settings: Settings
+    tables: Tables
     timings: dict[str, float] = field(default_factory=dict)
     rows: dict[str, int] = field(default_factory=dict)
     detail: dict[str, float] = field(default_factory=dict)
-    tables: Tables | None = None
 
 
 @dataclass(frozen=True)

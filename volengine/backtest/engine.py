@@ -288,7 +288,7 @@ def run_backtest(
     runs_dir : str or Path, optional
         Write ``<runs_dir>/<name>-<timestamp>/`` (config, trades, legs, equity, metrics) when given.
     """
-    from volengine.pipeline import load_tables, run_pipeline
+    from volengine.pipeline import run_pipeline
     from volengine.structures import build_structures
 
     s = settings or Settings()
@@ -305,7 +305,7 @@ def run_backtest(
     structures, legs = build_structures(contracts, requests, s)
     timings["structures"] = time.perf_counter() - t0
     t0 = time.perf_counter()
-    tables = pipe.tables if pipe.tables is not None else load_tables(source)
+    tables = pipe.tables
     prep = prepare_candidates(structures, legs, requests, contracts, _bars(tables, features), tables.dividends,
                               days, s)  # fmt: skip
     valid, vlegs, path, arrays, cands = prep.valid, prep.legs, prep.path, prep.arrays, prep.candidates

@@ -276,7 +276,7 @@ def run_backtest_bench(
     from volengine.config import Settings
     from volengine.datasets import cached_market_store
     from volengine.kernels import warmup
-    from volengine.pipeline import load_tables, run_pipeline
+    from volengine.pipeline import run_pipeline
 
     warmup()
     s = Settings()
@@ -287,7 +287,7 @@ def run_backtest_bench(
     contracts, feats = pipe.contracts, pipe.features.with_columns(pl.col("underlying").cast(pl.String))
     assert contracts is not None
     days = feats["date"].unique().sort()
-    tables = load_tables(path)
+    tables = pipe.tables
     req = (
         feats.filter(pl.col("regime").cast(pl.String) != "WARMUP")
         .select("underlying", "date", pl.col("regime").cast(pl.String))
