@@ -187,8 +187,8 @@ def simulate(
         msg = f"params must have shape (n_sets, {kb.N_PARAMS}); got {prm.shape}"
         raise KernelInputError(msg)
     n_p = prm.shape[0]
-    cand_i = np.column_stack([_arr(c[name], np.int64, name, n_c)
-                              for name in ("signal_day", "entry_day", "legs", "is_credit", "regime")])  # fmt: skip
+    cand_i = np.column_stack([sig, *(_arr(c[name], np.int64, name, n_c)
+                                     for name in ("entry_day", "legs", "is_credit", "regime"))])  # fmt: skip
     settle_legs = paths["settle_legs"] if "settle_legs" in paths else np.zeros(n_rows, np.int64)
     path_i = np.column_stack([_arr(paths["day"], np.int64, "day", n_rows), _arr(paths["dte"], np.int64, "dte", n_rows),
                               _arr(settle_legs, np.int64, "settle_legs", n_rows)])  # fmt: skip
